@@ -37,7 +37,21 @@ _LAZY = {
     "replace_github_url_type": "scmreader.integrations.github",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "Config",
+    "ReadTreeFile",
+    "ReadTreeResponse",
+    "ReadUrlResponse",
+    "ScmIntegrations",
+    "SearchResponse",
+    "SearchResponseFile",
+    "UrlReaderService",
+    "UrlReaders",
+    "__version__",
+    "get_github_file_fetch_url",
+    "load_config",
+    "replace_github_url_type",
+]
 
 
 def __getattr__(name: str) -> Any:

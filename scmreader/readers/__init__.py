@@ -1,0 +1,163 @@
+"""Reader selection (Backstage's ``UrlReaders`` and its predicate mux).
+
+Built-in readers plug in without editing this module: every module of this package that
+exposes ``READER_FACTORY`` is one, and so is every entry point in the group
+``scmreader.readers``. Caller factories come first, then built-ins in Backstage's order;
+the first reader whose predicate accepts a URL handles it, with no fallback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from scmreader.errors import NotAllowedError
+from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.types import (
+    ReadTreeResponse,
+    ReadUrlResponse,
+    SearchResponse,
+    TreeFilter,
+    UrlReaderService,
+)
+from scmreader.redact import redact_url
+from scmreader.urls import parse_url
+
+if TYPE_CHECKING:
+    from scmreader.config import Config
+    from scmreader.http import HttpClient
+
+__all__ = [
+    "BaseUrlReader",
+    "ReaderContext",
+    "ReaderFactory",
+    "ReaderTuple",
+    "UrlReaders",
+    "reader_factories",
+]
+
+
+@cache
+def reader_factories() -> tuple[ReaderFactory, ...]:
+    """The built-in and entry-point reader factories, in selection order."""
+    found: dict[str, ReaderFactory] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name in ("base", "types", "tree"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        factory = getattr(module, "READER_FACTORY", None)
+        if isinstance(factory, ReaderFactory):
+            found[factory.name] = factory
+    for ep in entry_points(group="scmreader.readers"):
+        factory = ep.load()
+        if isinstance(factory, ReaderFactory):
+            found.setdefault(factory.name, factory)
+    return tuple(sorted(found.values(), key=lambda f: (f.order, f.name)))
+
+
+class UrlReaders:
+    """Routes each URL to the reader that handles its host (Backstage's ``UrlReaders``)."""
+
+    def __init__(self, tuples: Iterable[ReaderTuple], context: ReaderContext) -> None:
+        self._tuples = list(tuples)
+        self.context = context
+
+    @classmethod
+    def create(
+        cls,
+        config: Config | Mapping[str, Any] | None = None,
+        *,
+        factories: Iterable[ReaderFactory] = (),
+        http: HttpClient | None = None,
+    ) -> UrlReaders:
+        """Readers from exactly ``factories`` (no built-ins)."""
+        from scmreader.config import Config, load_config
+        from scmreader.http import HttpClient
+        from scmreader.integrations import ScmIntegrations
+        from scmreader.readers.tree import TreeResponseFactory
+
+        if config is None:
+            config = load_config()
+        elif not isinstance(config, Config):
+            config = load_config(config)
+        context = ReaderContext(
+            config=config,
+            integrations=ScmIntegrations.from_config(config),
+            http=http or HttpClient(),
+            tree=TreeResponseFactory(
+                work_dir=config.get_optional_string("backend.workingDirectory")
+            ),
+        )
+        tuples = [t for factory in factories for t in factory.create(context)]
+        return cls(tuples, context)
+
+    @classmethod
+    def default(
+        cls,
+        config: Config | Mapping[str, Any] | None = None,
+        *,
+        factories: Iterable[ReaderFactory] = (),
+        http: HttpClient | None = None,
+    ) -> UrlReaders:
+        """Readers for every configured host: ``factories`` first, then the built-ins."""
+        return cls.create(config, factories=[*factories, *reader_factories()], http=http)
+
+    @property
+    def readers(self) -> list[UrlReaderService]:
+        """The readers in selection order."""
+        return [t.reader for t in self._tuples]
+
+    def reader_for(self, url: str) -> UrlReaderService:
+        """The reader that handles ``url``; NotAllowedError when none does."""
+        parsed = parse_url(url)
+        for t in self._tuples:
+            if t.predicate(parsed):
+                return t.reader
+        raise NotAllowedError(
+            f"Reading from '{redact_url(url)}' is not allowed: no integration is configured "
+            f"for host '{parsed.host}'. Add one under 'integrations' (for example "
+            f"integrations.github[].host: {parsed.host}), or add the host to the list of "
+            "allowed hosts at 'backend.reading.allow'."
+        )
+
+    def read_url(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified_after: datetime | None = None,
+        token: str | None = None,
+    ) -> ReadUrlResponse:
+        """Read one file through the reader for ``url``."""
+        return self.reader_for(url).read_url(
+            url, etag=etag, last_modified_after=last_modified_after, token=token
+        )
+
+    def read_tree(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        filter: TreeFilter | None = None,
+        token: str | None = None,
+    ) -> ReadTreeResponse:
+        """Read a tree through the reader for ``url``."""
+        return self.reader_for(url).read_tree(url, etag=etag, filter=filter, token=token)
+
+    def search(
+        self, url: str, *, etag: str | None = None, token: str | None = None
+    ) -> SearchResponse:
+        """Search through the reader for ``url``."""
+        return self.reader_for(url).search(url, etag=etag, token=token)
+
+    def read(self, url: str) -> bytes:
+        """The bytes of the file at ``url``."""
+        return self.read_url(url).buffer()
+
+    def __repr__(self) -> str:
+        return f"predicateMux{{readers={','.join(repr(r) for r in self.readers)}}}"

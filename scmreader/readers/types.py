@@ -137,7 +137,7 @@ class UrlReaderService(Protocol):
         url: str,
         *,
         etag: str | None = None,
-        filter: TreeFilter | None = None,  # noqa: A002 - Backstage's option name
+        filter: TreeFilter | None = None,
         token: str | None = None,
     ) -> ReadTreeResponse:
         """Read a tree. Raises NotModifiedError before downloading when ``etag`` matches."""
