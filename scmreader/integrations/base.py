@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from scmreader.redact import Secret, register_secret
+from scmreader.redact import Secret, redact_url, register_secret
 from scmreader.urls import default_scm_resolve_url, parse_url
 
 if TYPE_CHECKING:
@@ -164,13 +164,14 @@ def read_url_key(entry: Config, key: str, *, provider: str) -> str | None:
     if not is_valid_url(value):
         raise entry.error(
             key,
-            f"Invalid {provider} integration config, {key} '{value}' is not a valid URL; "
+            f"Invalid {provider} integration config, {key} '{redact_url(value)}' is not a "
+            "valid URL; "
             "write an absolute http(s) URL such as 'https://git.example.com/api'.",
         )
     return trim_trailing_slashes(value)
 
 
-def read_secret(entry: Config, key: str, *, strip: bool = True) -> str | None:
+def read_secret(entry: Config, key: str, *, strip: bool = True) -> Secret | None:
     """An optional credential: trimmed (unless ``strip`` is False), registered for redaction,
     and checked for characters that cannot go into an HTTP header."""
     value = entry.get_optional_string(key)
