@@ -1,0 +1,6 @@
+"""Make the shared reader contract importable from the test modules of this folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
