@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
@@ -789,3 +789,33 @@ def encode_uri_component(s: str) -> str:
         raise InvalidUrlError(
             "The text contains an unpaired surrogate and cannot be URL-encoded."
         ) from None
+
+
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """A predicate matching ``/``-separated repository paths the way minimatch does.
+
+    ``*`` and ``?`` stay within a segment, ``**`` spans segments (also none, so ``**/*``
+    matches root files), ``{a,b}`` braces and extglobs expand, matching is case-sensitive,
+    and names starting with ``.`` are only matched by a pattern segment that starts with
+    ``.``. A leading ``!`` negates (an even number cancels out); a leading ``#`` is a
+    comment that matches nothing. A pattern too large to expand is an InvalidUrlError.
+    """
+    from wcmatch import glob as wc
+
+    negate = False
+    while pattern.startswith("!"):
+        negate, pattern = not negate, pattern[1:]
+    if pattern.startswith("#"):
+        return lambda path: negate
+    try:
+        compiled = wc.compile(pattern, flags=wc.GLOBSTAR | wc.BRACE | wc.EXTGLOB)
+    except Exception as exc:  # wcmatch's PatternLimitException is not public
+        raise InvalidUrlError(
+            f"The glob pattern cannot be used ({type(exc).__name__}); simplify it (fewer "
+            "brace expansions)."
+        ) from None
+
+    def match(path: str) -> bool:
+        return bool(compiled.match(path)) != negate
+
+    return match

@@ -55,7 +55,13 @@ from scmreader.readers.types import (
     TreeFilter,
 )
 from scmreader.redact import redact_url
-from scmreader.urls import ParsedUrl, encode_uri_component, glob_static_prefix, is_glob
+from scmreader.urls import (
+    ParsedUrl,
+    encode_uri_component,
+    glob_matcher,
+    glob_static_prefix,
+    is_glob,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -226,7 +232,7 @@ class GerritUrlReader(BaseUrlReader):
         """
         ref = self._parse(url)
         pattern = ref.path.strip("/")
-        matches = _matcher(pattern, url)
+        matches = glob_matcher(pattern)
         commit = self._commit(ref, url)
         if etag and etag == commit:
             raise NotModifiedError(f"{redact_url(url)} has not changed (etag {etag}).", etag=etag)
@@ -393,21 +399,6 @@ class _Base64Decoder(io.RawIOBase):
 
 def _encode_path(path: str) -> str:
     return "/".join(encode_uri_component(s) for s in path.split("/"))
-
-
-def _matcher(pattern: str, url: str) -> Any:
-    """minimatch-like matching of repository paths (``*`` stays within a folder, ``**``
-    crosses folders, braces and extglobs expand, dotfiles only when named)."""
-    from wcmatch import glob as wcglob
-
-    flags = wcglob.GLOBSTAR | wcglob.BRACE | wcglob.EXTGLOB
-    try:
-        return wcglob.compile(pattern, flags=flags).match
-    except Exception as exc:  # wcmatch's PatternLimitException is private
-        raise InvalidUrlError(
-            f"The glob in {redact_url(url)} cannot be used: {exc}; simplify the pattern "
-            "(fewer brace expansions)."
-        ) from None
 
 
 def _create(context: ReaderContext) -> list[ReaderTuple]:

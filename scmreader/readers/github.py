@@ -77,6 +77,7 @@ from scmreader.urls import (
     GitUrl,
     ParsedUrl,
     encode_uri_component,
+    glob_matcher,
     glob_static_prefix,
     is_glob,
     parse_git_url,
@@ -95,30 +96,6 @@ _RAW_ACCEPT = "application/vnd.github.v3.raw"
 _SHA_ACCEPT = "application/vnd.github.sha"
 
 # --- glob matching ---------------------------------------------------------------------
-
-
-def glob_matcher(pattern: str) -> Callable[[str], bool]:
-    """A predicate matching ``/``-separated paths the way minimatch (Backstage) does.
-
-    ``*`` and ``?`` stay within a segment, ``**`` spans segments (also none, so ``**/*``
-    matches root files), ``{a,b}`` braces and extglobs expand, matching is case-sensitive,
-    and names starting with ``.`` are only matched by a pattern segment that starts with
-    ``.``. A leading ``!`` negates (an even number cancels out); a leading ``#`` is a
-    comment that matches nothing.
-    """
-    from wcmatch import glob as wc
-
-    flags = wc.GLOBSTAR | wc.BRACE | wc.EXTGLOB
-    negate = False
-    while pattern.startswith("!"):
-        negate, pattern = not negate, pattern[1:]
-    if pattern.startswith("#"):
-        return lambda path: negate
-
-    def match(path: str) -> bool:
-        return bool(wc.globmatch(path, pattern, flags=flags)) != negate
-
-    return match
 
 
 def _dir_may_hold_matches(pattern: str) -> Callable[[str], bool]:
@@ -662,4 +639,4 @@ def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
 #: How UrlReaders finds this reader (Backstage reader order 60).
 READER_FACTORY = ReaderFactory(name="github", order=60, create=_create)
 
-__all__ = ["READER_FACTORY", "GithubUrlReader", "glob_matcher"]
+__all__ = ["READER_FACTORY", "GithubUrlReader"]

@@ -19,9 +19,10 @@ import responses
 from scmreader.errors import NotFoundError, NotModifiedError, RateLimitedError
 from scmreader.http import HttpClient
 from scmreader.readers import UrlReaders
-from scmreader.readers.github import _longest_ref, glob_matcher
+from scmreader.readers.github import _longest_ref
 from scmreader.testing import FakeScmHost
 from scmreader.testing.routes.github import github, integration_config
+from scmreader.urls import glob_matcher
 
 PAYLOADS = Path(__file__).parents[2] / "fixtures" / "payloads" / "github"
 API = "https://api.github.com/repos/backstage/mock"
