@@ -1,0 +1,210 @@
+"""The ``scmreader`` command.
+
+Only data goes to stdout; progress (on a terminal), request logs (``-v``) and the one-line
+error go to stderr. Each class of failure has its own exit code (:data:`EXIT_CODES`), and
+``--json`` gives stable machine-readable output.
+
+This module only builds the argument parser: ``scmreader --help`` must not import
+requests, PyYAML, rich or git. Each command's code is imported when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from scmreader._version import __version__
+
+#: Exit codes by outcome. Library errors carry theirs as ``ScmReaderError.exit_code``.
+EXIT_CODES: dict[str, int] = {
+    "ok": 0,
+    "error (also: config validate found problems)": 1,
+    "usage / bad input": 2,
+    "bad config": 3,
+    "not allowed": 4,
+    "http error": 5,
+    "not found": 6,
+    "authentication / permission": 7,
+    "rate limited": 8,
+    "upstream or network failure": 9,
+    "not modified": 10,
+    "unsafe archive": 11,
+    "interrupted": 130,
+}
+
+#: Read when no ``--config`` is given, when they exist in the working directory.
+DEFAULT_CONFIG_FILES = ("app-config.yaml", "app-config.local.yaml")
+
+#: Environment variable read when ``--token`` is not given (keeps tokens out of ``ps``).
+TOKEN_ENV = "SCMREADER_TOKEN"
+
+#: command name -> (module, function) run for it, imported only when the command runs.
+_HANDLERS: dict[str, tuple[str, str]] = {
+    "read": ("scmreader.cli._commands", "cmd_read"),
+    "tree": ("scmreader.cli._commands", "cmd_tree"),
+    "search": ("scmreader.cli._commands", "cmd_search"),
+    "resolve": ("scmreader.cli._commands", "cmd_resolve"),
+    "url-edit": ("scmreader.cli._commands", "cmd_url_edit"),
+    "url-fetch": ("scmreader.cli._commands", "cmd_url_fetch"),
+    "config-validate": ("scmreader.cli._validate", "cmd_config_validate"),
+    "demo": ("scmreader.demo", "cmd_demo"),
+}
+
+
+def _verbosity(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # On sub-commands the defaults are suppressed so `scmreader -v read URL` keeps its -v.
+    default: object = 0 if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="log every HTTP request to stderr, secrets redacted (-vv: all library logs)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="no progress bar or summary on stderr (errors are still reported)",
+    )
+
+
+def _common(*, reading: bool, config: bool = True) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    if config:
+        common.add_argument(
+            "--config",
+            "-c",
+            action="append",
+            metavar="FILE",
+            help="app-config file; repeat to merge several (later files win). Default: "
+            + " and ".join(DEFAULT_CONFIG_FILES)
+            + " in the working directory, when present",
+        )
+    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    if reading:
+        common.add_argument(
+            "--token",
+            help=f"use this token for the request instead of the configured credentials "
+            f"(default: ${TOKEN_ENV} when set)",
+        )
+        common.add_argument(
+            "--etag",
+            help="etag of a previous read: exit 10 without downloading when nothing changed",
+        )
+    _verbosity(common, top=False)
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``scmreader`` command."""
+    parser = argparse.ArgumentParser(
+        prog="scmreader",
+        description="Read files, trees and glob searches from source-code hosts and object "
+        "stores through their HTTP APIs, configured like Backstage integrations.",
+        epilog="exit codes:\n"
+        + "\n".join(f"  {code:>3}  {name}" for name, code in EXIT_CODES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"scmreader {__version__}")
+    _verbosity(parser, top=True)
+    reading = _common(reading=True)
+    plain = _common(reading=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("read", parents=[reading], help="read one file (to stdout or -o FILE)")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(handler="read")
+
+    p = sub.add_parser("tree", parents=[reading], help="read a directory tree into a folder")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="target folder (created)")
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="GLOB",
+        help="keep only files whose path (relative to the tree) matches GLOB; repeatable, "
+        "'**' crosses folders, e.g. --filter 'docs/**' --filter '*.md'",
+    )
+    p.set_defaults(handler="tree")
+
+    p = sub.add_parser("search", parents=[reading], help="list the files a glob URL matches")
+    p.add_argument("url", metavar="GLOB_URL")
+    p.add_argument("--out", "-o", metavar="DIR", help="also write the matched files into DIR")
+    p.set_defaults(handler="search")
+
+    p = sub.add_parser("resolve", parents=[plain], help="resolve a relative URL against a file URL")
+    p.add_argument("url", metavar="URL", help="relative (or absolute) URL, e.g. ../b.yaml")
+    p.add_argument("--base", required=True, metavar="URL", help="URL of the referring file")
+    p.add_argument("--line", type=int, metavar="N", help="point at line N of the result")
+    p.set_defaults(handler="resolve")
+
+    p = sub.add_parser("url", help="URL helpers of the integrations")
+    url_sub = p.add_subparsers(dest="url_command", metavar="SUBCOMMAND", required=True)
+    u = url_sub.add_parser("edit", parents=[plain], help="the host's web-editor URL for a file")
+    u.add_argument("url", metavar="URL")
+    u.set_defaults(handler="url-edit")
+    fetch_parent = _common(reading=False)
+    fetch_parent.add_argument(
+        "--token", help="pretend this token is used (it can change the endpoint on GitHub)"
+    )
+    u = url_sub.add_parser(
+        "fetch", parents=[fetch_parent], help="the API URL the reader fetches for a file URL"
+    )
+    u.add_argument("url", metavar="URL")
+    u.set_defaults(handler="url-fetch")
+
+    p = sub.add_parser("config", help="work with app-config files")
+    config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    v = config_sub.add_parser(
+        "validate",
+        parents=[_common(reading=False, config=False)],
+        help="check app-config files and report every problem (for CI)",
+        description="Load and merge FILEs as the library does and check every integration "
+        "and backend.reading.allow entry. Exit 0 when valid, 1 when not, 2 on bad usage.",
+    )
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default=None,
+        help="report format: text (default), json, or github (GitHub Actions annotations)",
+    )
+    v.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    v.add_argument(
+        "--online",
+        action="store_true",
+        help="also check each credential against its host (network access needed)",
+    )
+    v.set_defaults(handler="config-validate")
+
+    d = sub.add_parser(
+        "demo",
+        parents=[_common(reading=False, config=False)],
+        help="run read, tree and search against a built-in fake GitHub (offline)",
+    )
+    d.set_defaults(handler="demo")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    from scmreader.cli._run import run
+
+    module, function = _HANDLERS[args.handler]
+    return run(args, module, function)
+
+
+__all__ = ["DEFAULT_CONFIG_FILES", "EXIT_CODES", "TOKEN_ENV", "build_parser", "main"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

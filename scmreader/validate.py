@@ -1,0 +1,679 @@
+"""Checking app-config files before they ship (``scmreader config validate``).
+
+Every check runs the library's own code: each ``integrations.<provider>`` entry goes
+through that provider's config reader (its :class:`~scmreader.integrations.IntegrationType`
+``read_configs``, one entry at a time so that one bad entry does not hide the next), each
+``backend.reading.allow`` entry through :func:`scmreader.readers.fetch.parse_allow_entry`,
+and missing ``${VAR}`` values come from :func:`scmreader.config.load_config`'s
+``problems=``. Every :class:`~scmreader.errors.ConfigError` is collected, not raised.
+
+On top of that, keys that no provider reads are warnings (so are deprecated ones), and
+``online=True`` asks each host whether its credentials work.
+
+Library use::
+
+    report = validate_files(["app-config.yaml", "app-config.production.yaml"])
+    if not report.valid:
+        print(format_report(report, "text"))
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from scmreader.errors import ConfigError, ScmReaderError
+
+if TYPE_CHECKING:
+    from scmreader.config import Config
+    from scmreader.http import HttpClient
+    from scmreader.integrations.base import IntegrationType, ScmIntegration
+
+Severity = Literal["error", "warning", "notice"]
+FORMATS = ("text", "json", "github")
+
+# Keys each provider reads, from the spec of Backstage's integration config (its
+# config.d.ts). Nested keys are written ``apps[].appId`` (list items) or ``retry.maxRetries``
+# (a mapping). A provider module that exposes ``KNOWN_KEYS`` (same notation) overrides this.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "awsS3": frozenset(
+        {"endpoint", "s3ForcePathStyle", "accessKeyId", "secretAccessKey", "roleArn", "externalId"}
+    ),
+    "awsCodeCommit": frozenset(
+        {"host", "region", "accessKeyId", "secretAccessKey", "roleArn", "externalId"}
+    ),
+    "azureBlobStorage": frozenset(
+        {
+            "accountName",
+            "accountKey",
+            "sasToken",
+            "connectionString",
+            "endpointSuffix",
+            "endpoint",
+            "aadCredential.clientId",
+            "aadCredential.tenantId",
+            "aadCredential.clientSecret",
+        }
+    ),
+    "azure": frozenset(
+        {
+            "host",
+            "commitSigningKey",
+            "credentials[].organizations",
+            "credentials[].personalAccessToken",
+            "credentials[].tenantId",
+            "credentials[].clientId",
+            "credentials[].clientSecret",
+            "credentials[].clientCertificate",
+            "credentials[].clientCertificatePath",
+            "credentials[].managedIdentityClientId",
+        }
+    ),
+    "bitbucketCloud": frozenset(
+        {"username", "appPassword", "token", "clientId", "clientSecret", "commitSigningKey"}
+    ),
+    "bitbucketServer": frozenset(
+        {"host", "apiBaseUrl", "token", "username", "password", "commitSigningKey"}
+    ),
+    "gerrit": frozenset(
+        {
+            "host",
+            "baseUrl",
+            "cloneUrl",
+            "gitilesBaseUrl",
+            "disableEditUrl",
+            "username",
+            "password",
+            "commitSigningKey",
+        }
+    ),
+    "github": frozenset(
+        {
+            "host",
+            "apiBaseUrl",
+            "rawBaseUrl",
+            "token",
+            "apps[].appId",
+            "apps[].clientId",
+            "apps[].clientSecret",
+            "apps[].privateKey",
+            "apps[].webhookSecret",
+            "apps[].allowedInstallationOwners",
+            "apps[].publicAccess",
+        }
+    ),
+    "gitlab": frozenset(
+        {
+            "host",
+            "apiBaseUrl",
+            "baseUrl",
+            "token",
+            "commitSigningKey",
+            "retry.maxRetries",
+            "retry.retryStatusCodes",
+            "retry.maxApiRequestsPerMinute",
+        }
+    ),
+    "gitea": frozenset({"host", "baseUrl", "username", "password", "commitSigningKey"}),
+    "googleGcs": frozenset({"clientEmail", "privateKey"}),
+    "harness": frozenset({"host", "token", "apiKey"}),
+}
+
+#: Keys that are read but deprecated or ignored: (provider, key) -> what to do instead.
+DEPRECATED_KEYS: dict[tuple[str, str], str] = {
+    ("azure", "token"): "was removed (Backstage integration 2.0); move the token to "
+    "'credentials: [{personalAccessToken: ...}]'",
+    ("azure", "credential"): "was removed (Backstage integration 2.0); put it in the "
+    "'credentials' list instead",
+    ("bitbucketCloud", "appPassword"): "is deprecated: Atlassian stops app passwords in 2026; "
+    "use 'username' with an API 'token' instead",
+    ("bitbucketCloud", "host"): "is ignored: Bitbucket Cloud is always bitbucket.org; remove it",
+    ("bitbucketCloud", "apiBaseUrl"): "is ignored: Bitbucket Cloud always uses "
+    "https://api.bitbucket.org/2.0; remove it",
+}
+
+#: Provider blocks that no longer exist: key under ``integrations`` -> what to do instead.
+REMOVED_PROVIDERS: dict[str, str] = {
+    "bitbucket": "'integrations.bitbucket' was removed (Backstage integration 2.0) and is "
+    "ignored; move its entries to 'integrations.bitbucketCloud' (bitbucket.org) or "
+    "'integrations.bitbucketServer'",
+}
+
+ALLOW_KEYS = frozenset({"host", "paths"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: where (file, line, key path), how bad, and what to do."""
+
+    severity: Severity
+    message: str
+    key_path: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    @classmethod
+    def from_error(cls, exc: ConfigError, severity: Severity = "error") -> Problem:
+        """The problem a ConfigError describes."""
+        return cls(severity, exc.message, exc.key_path, exc.file, exc.line)
+
+    @property
+    def location(self) -> str:
+        """``file:line``, ``file``, or ``''`` when the value did not come from a file."""
+        if self.file and self.line:
+            return f"{self.file}:{self.line}"
+        return self.file or ""
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.location, self.severity, self.key_path) if p]
+        return ": ".join([*parts, self.message])
+
+
+@dataclass
+class ValidationReport:
+    """Everything found in one set of files. ``strict`` turns warnings into errors."""
+
+    files: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    strict: bool = False
+    checked: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make the config invalid."""
+        bad = ("error", "warning") if self.strict else ("error",)
+        return [p for p in self.problems if p.severity in bad]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that do not (unless ``strict``)."""
+        return [] if self.strict else [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def valid(self) -> bool:
+        """No errors (and no warnings when strict)."""
+        return not self.errors
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def validate_files(
+    files: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str] | None = None,
+    strict: bool = False,
+    online: bool = False,
+    http: HttpClient | None = None,
+) -> ValidationReport:
+    """Load and merge ``files`` as :func:`~scmreader.config.load_config` does, then check them.
+
+    A file that cannot be read or parsed is reported (every such file) and stops the
+    checks, since the merged result would be wrong.
+    """
+    from scmreader.config import load_config
+
+    names = [os.fsdecode(f) for f in files]
+    report = ValidationReport(files=names, strict=strict)
+    for name in names:
+        try:
+            load_config(name, env=env, problems=[])
+        except ConfigError as exc:
+            report.problems.append(Problem.from_error(exc))
+    if report.problems:
+        return report
+    substitution: list[ConfigError] = []
+    try:
+        config = load_config(*names, env=env, problems=substitution)
+    except ConfigError as exc:
+        report.problems.append(Problem.from_error(exc))
+        return report
+    report.problems.extend(Problem.from_error(e) for e in substitution)
+    report.checked, found = check_config(config)
+    report.problems.extend(found)
+    if online:
+        report.problems.extend(check_credentials_online(config, http=http))
+    report.problems = sort_problems(report.problems, names)
+    return report
+
+
+def sort_problems(problems: Iterable[Problem], files: Sequence[str]) -> list[Problem]:
+    """Top to bottom, file by file in command-line order; problems without a file last."""
+    order = {name: i for i, name in enumerate(files)}
+
+    def key(p: Problem) -> tuple[int, int]:
+        return (order.get(p.file or "", len(order)), p.line or 0)
+
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=key)
+
+
+# --- the checks ---------------------------------------------------------------------
+
+
+def check_config(config: Config) -> tuple[int, list[Problem]]:
+    """Check every integration and allow-list entry of ``config``.
+
+    Returns the number of entries checked and the problems found.
+    """
+    problems: list[Problem] = []
+    checked = _check_integrations(config, problems)
+    checked += _check_allow_list(config, problems)
+    return checked, problems
+
+
+def _record(problems: list[Problem], exc: ConfigError, severity: Severity = "error") -> None:
+    problems.append(Problem.from_error(exc, severity))
+
+
+def provider_entries(config: Config, key: str) -> list[Config] | None:
+    """The entries of ``integrations.<key>`` exactly as the registry reads them (a list, or
+    one mapping for single-object providers such as googleGcs)."""
+    from scmreader.integrations import _entries
+
+    return _entries(config, key)
+
+
+def known_keys(kind: IntegrationType) -> frozenset[str] | None:
+    """The keys ``kind`` reads: the provider module's ``KNOWN_KEYS``, else the table here."""
+    module = sys.modules.get(getattr(kind.read_configs, "__module__", ""), None)
+    exposed = getattr(module, "KNOWN_KEYS", None)
+    if isinstance(exposed, frozenset | set):
+        return frozenset(exposed)
+    return KNOWN_KEYS.get(kind.key)
+
+
+def _check_integrations(config: Config, problems: list[Problem]) -> int:
+    from scmreader.integrations import integration_types
+
+    try:
+        block = config.get_optional_config("integrations")
+    except ConfigError as exc:
+        _record(problems, exc)
+        return 0
+    if block is None:
+        return 0
+    kinds = integration_types()
+    by_key = {kind.key: kind for kind in kinds}
+    provider_keys = block.keys()  # Config is not iterable
+    for key in provider_keys:
+        if key in by_key:
+            continue
+        if key in REMOVED_PROVIDERS:
+            _record(problems, block.error(key, REMOVED_PROVIDERS[key]), "warning")
+        else:
+            hint = _did_you_mean(key, by_key)
+            _record(
+                problems,
+                block.error(key, f"unknown integration provider '{key}'{hint}; it is ignored"),
+                "warning",
+            )
+    checked = 0
+    for kind in kinds:
+        try:
+            entries = provider_entries(config, kind.key)
+        except ConfigError as exc:
+            _record(problems, exc)
+            continue
+        if not entries:
+            continue
+        checked += len(entries)
+        failed = False
+        for entry in entries:
+            errors_before = len(problems)
+            try:
+                kind.read_configs([entry])
+            except ConfigError as exc:
+                _record(problems, exc)
+                failed = True
+            except ScmReaderError as exc:  # a reader that words a config problem otherwise
+                _record(problems, entry.error(None, str(exc)))
+                failed = True
+            bad_paths = {p.key_path for p in problems[errors_before:]}
+            _check_keys(kind, entry, problems, bad_paths)
+        if not failed and len(entries) > 1:
+            try:  # rules across entries (e.g. duplicate hosts), if the provider has any
+                kind.read_configs(entries)
+            except ConfigError as exc:
+                _record(problems, exc)
+    return checked
+
+
+def _check_keys(
+    kind: IntegrationType, entry: Config, problems: list[Problem], bad_paths: set[str | None]
+) -> None:
+    known = known_keys(kind)
+    if known is None:
+        return
+    for key, message in DEPRECATED_KEYS.items():
+        provider, name = key
+        if provider == kind.key and entry.has(name) and entry.key_path(name) not in bad_paths:
+            _record(problems, entry.error(name, f"'{name}' {message}"), "warning")
+    ignored = {name for provider, name in DEPRECATED_KEYS if provider == kind.key}
+    _unknown_keys(entry, "", known | ignored, problems)
+
+
+def _unknown_keys(
+    view: Config, prefix: str, known: frozenset[str], problems: list[Problem]
+) -> None:
+    siblings = {
+        k[len(prefix) :].split(".")[0].split("[]")[0] for k in known if k.startswith(prefix)
+    }
+    names = view.keys()  # Config is not iterable
+    for key in names:
+        pattern = prefix + key
+        if pattern in known:
+            continue
+        if any(k.startswith(pattern + ".") for k in known):
+            try:
+                child = view.get_optional_config(key)
+            except ConfigError:
+                continue  # the provider's reader reports the wrong type
+            if child is not None:
+                _unknown_keys(child, pattern + ".", known, problems)
+            continue
+        if any(k.startswith(pattern + "[].") for k in known):
+            try:
+                items = view.get_optional_config_array(key) or []
+            except ConfigError:
+                continue
+            for item in items:
+                _unknown_keys(item, pattern + "[].", known, problems)
+            continue
+        hint = _did_you_mean(key, siblings)
+        _record(problems, view.error(key, f"unknown key '{key}'{hint}; it is ignored"), "warning")
+
+
+def _did_you_mean(key: str, names: Iterable[str]) -> str:
+    candidates = list(names)
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        if key.lower() in lowered:
+            close = [lowered[key.lower()]]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_allow_list(config: Config, problems: list[Problem]) -> int:
+    from scmreader.readers.fetch import parse_allow_entry
+
+    try:
+        entries = config.get_optional_config_array("backend.reading.allow") or []
+    except ConfigError as exc:
+        _record(problems, exc)
+        return 0
+    for entry in entries:
+        try:
+            parse_allow_entry(entry)
+        except ConfigError as exc:
+            _record(problems, exc)
+        _unknown_keys(entry, "", ALLOW_KEYS, problems)
+    return len(entries)
+
+
+# --- online -------------------------------------------------------------------------
+
+#: provider key -> check(entry, integration, http) -> problems. Providers without one are
+#: only checked offline.
+OnlineCheck = Callable[["Config", "ScmIntegration", "HttpClient"], list[Problem]]
+
+
+def check_credentials_online(config: Config, *, http: HttpClient | None = None) -> list[Problem]:
+    """Ask each host whether the configured credentials work; never shows a secret.
+
+    Entries that fail the offline checks are skipped. Accepted credentials give a
+    ``notice``, rejected ones an ``error``, hosts that cannot be asked a ``warning``.
+    """
+    from scmreader.integrations import integration_types
+
+    problems: list[Problem] = []
+    own_http = http is None
+    if http is None:
+        from scmreader.http import HttpClient, HttpSettings
+
+        http = HttpClient(HttpSettings(max_attempts=2, request_deadline=30.0))
+    try:
+        for kind in integration_types():
+            check = ONLINE_CHECKS.get(kind.key)
+            if check is None:
+                continue
+            try:
+                entries = provider_entries(config, kind.key) or []
+            except ConfigError:
+                continue
+            for entry in entries:
+                try:
+                    integrations = kind.read_configs([entry])
+                except ScmReaderError:
+                    continue  # already reported by the offline checks
+                if integrations:
+                    problems.extend(check(entry, integrations[0], http))
+    finally:
+        if own_http:
+            http.close()
+    return problems
+
+
+def _github_online(entry: Config, integration: ScmIntegration, http: HttpClient) -> list[Problem]:
+    from scmreader.http import credentials_for
+
+    config: Any = integration.config
+    found: list[Problem] = []
+    has_credentials = bool(config.token or config.apps)
+    if not has_credentials:
+        return found
+    api = config.api_base_url
+    if not api:
+        return [
+            _problem(
+                entry,
+                None,
+                "warning",
+                "cannot check the credentials online: the entry has no apiBaseUrl",
+            )
+        ]
+    if config.token:
+        url = f"{api}/user"
+        headers = {"Accept": "application/vnd.github+json"}
+        auth = credentials_for(url, {"Authorization": f"Bearer {config.token}"})
+        try:
+            response = http.get(url, headers=headers, credentials=auth)
+            status = response.status_code
+            body = response.json() if status == 200 else None
+            response.close()
+        except (ScmReaderError, ValueError) as exc:
+            found.append(_unreachable(entry, "token", url, exc))
+        else:
+            login = body.get("login") if isinstance(body, dict) else None
+            if status == 200:
+                who = f" (user '{login}')" if isinstance(login, str) else ""
+                found.append(_problem(entry, "token", "notice", f"token accepted by {api}{who}"))
+            elif status == 401:
+                found.append(
+                    _problem(
+                        entry,
+                        "token",
+                        "error",
+                        f"token rejected by {url} (401); "
+                        "create a new token and update the configuration",
+                    )
+                )
+            else:
+                found.append(
+                    _problem(
+                        entry,
+                        "token",
+                        "warning",
+                        f"could not check the token: {url} answered {status}",
+                    )
+                )
+    for index, app in enumerate(config.apps):
+        found.append(_github_app_online(entry, f"apps[{index}]", app, api, http))
+    return found
+
+
+def _github_app_online(entry: Config, key: str, app: Any, api: str, http: HttpClient) -> Problem:
+    from scmreader.errors import AuthenticationError
+    from scmreader.integrations.github import GithubAppManager
+
+    try:
+        installations = GithubAppManager(app, api, http=http).installations()
+    except ConfigError as exc:
+        return Problem.from_error(exc)
+    except AuthenticationError:
+        return _problem(
+            entry,
+            key,
+            "error",
+            f"GitHub App {app.app_id} was rejected by {api} (401); check "
+            "appId and privateKey, and this machine's clock",
+        )
+    except ScmReaderError as exc:
+        return _unreachable(entry, key, f"{api}/app/installations", exc)
+    owners = sorted(
+        str(i["account"].get("login"))
+        for i in installations
+        if isinstance(i.get("account"), dict) and i["account"].get("login")
+    )
+    allowed = app.allowed_installation_owners
+    missing = sorted(set(allowed or ()) - {o.lower() for o in owners})
+    if not installations:
+        return _problem(
+            entry,
+            key,
+            "warning",
+            f"GitHub App {app.app_id} is accepted by {api} but has no "
+            "installation; install it on the organisations to read",
+        )
+    if missing:
+        return _problem(
+            entry,
+            key,
+            "warning",
+            f"GitHub App {app.app_id} is not installed for "
+            f"{', '.join(missing)} (allowedInstallationOwners); install it there",
+        )
+    return _problem(
+        entry,
+        key,
+        "notice",
+        f"GitHub App {app.app_id} accepted by {api}: "
+        f"{len(installations)} installation(s) ({', '.join(owners)})",
+    )
+
+
+def _problem(entry: Config, key: str | None, severity: Severity, message: str) -> Problem:
+    return Problem.from_error(entry.error(key, message), severity)
+
+
+def _unreachable(entry: Config, key: str, url: str, exc: Exception) -> Problem:
+    from scmreader.redact import redact, redact_url
+
+    return _problem(
+        entry,
+        key,
+        "warning",
+        f"could not check the credentials at {redact_url(url)}: {redact(str(exc))}",
+    )
+
+
+ONLINE_CHECKS: dict[str, OnlineCheck] = {"github": _github_online}
+
+
+# --- output -------------------------------------------------------------------------
+
+
+def format_report(report: ValidationReport, fmt: str = "text") -> str:
+    """The report as ``text`` (one line per problem and a summary), ``json`` or ``github``
+    (GitHub Actions workflow commands: ``::error file=F,line=N::key: message``)."""
+    if fmt == "json":
+        return json.dumps(report_dict(report), indent=2)
+    if fmt == "github":
+        lines = [_github_line(report, p) for p in report.problems]
+        return "\n".join([*lines, _summary(report)])
+    lines = [str(_effective(report, p)) for p in report.problems]
+    lines.append(_summary(report))
+    return "\n".join(lines)
+
+
+def report_dict(report: ValidationReport) -> dict[str, Any]:
+    """The report as plain data (the ``json`` format)."""
+    return {
+        "valid": report.valid,
+        "files": report.files,
+        "checked": report.checked,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "problems": [
+            {
+                "severity": _effective(report, p).severity,
+                "file": p.file,
+                "line": p.line,
+                "key_path": p.key_path,
+                "message": p.message,
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def _effective(report: ValidationReport, problem: Problem) -> Problem:
+    if report.strict and problem.severity == "warning":
+        return Problem("error", problem.message, problem.key_path, problem.file, problem.line)
+    return problem
+
+
+def _summary(report: ValidationReport) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    files = f"{len(report.files)} file" + ("s" if len(report.files) != 1 else "")
+    counts = f"{errors} error{'s' if errors != 1 else ''}, " + (
+        f"{warnings} warning{'s' if warnings != 1 else ''}"
+    )
+    verdict = "valid" if report.valid else "invalid"
+    entries = "entry" if report.checked == 1 else "entries"
+    return f"{verdict}: {counts} in {files} ({report.checked} {entries} checked)"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github_line(report: ValidationReport, problem: Problem) -> str:
+    p = _effective(report, problem)
+    props = []
+    if p.file:
+        props.append(f"file={_escape_property(p.file)}")
+        if p.line:
+            props.append(f"line={p.line}")
+    text = f"{p.key_path}: {p.message}" if p.key_path else p.message
+    head = f"::{p.severity}" + (" " + ",".join(props) if props else "")
+    return f"{head}::{_escape_data(text)}"
+
+
+__all__ = [
+    "DEPRECATED_KEYS",
+    "FORMATS",
+    "KNOWN_KEYS",
+    "ONLINE_CHECKS",
+    "REMOVED_PROVIDERS",
+    "Problem",
+    "Severity",
+    "ValidationReport",
+    "check_config",
+    "check_credentials_online",
+    "format_report",
+    "known_keys",
+    "provider_entries",
+    "report_dict",
+    "sort_problems",
+    "validate_files",
+]
