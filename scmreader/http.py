@@ -297,7 +297,7 @@ class HttpClient:
             min(self.settings.read_timeout, remaining),
         )
         try:
-            return self.session.request(
+            response = self.session.request(
                 method,
                 str(url),
                 headers=hop_headers,
@@ -306,6 +306,14 @@ class HttpClient:
                 stream=True,
                 timeout=timeout,
             )
+            log.debug(
+                "%s %s -> %s%s",
+                method,
+                redact_url(str(url)),
+                response.status_code,
+                _rate_note(response),
+            )
+            return response
         except requests.exceptions.Timeout as exc:
             raise _Retryable(
                 RequestTimeoutError(
@@ -382,6 +390,11 @@ def _resolve_location(current: ParsedUrl, location: str) -> ParsedUrl:
             "misbehaving.",
             url=redact_url(str(current)),
         ) from None
+
+
+def _rate_note(response: requests.Response) -> str:
+    remaining = response.headers.get("x-ratelimit-remaining")
+    return f" (rate limit remaining {remaining})" if remaining is not None else ""
 
 
 def _describe(exc: BaseException) -> str:

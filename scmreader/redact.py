@@ -46,20 +46,28 @@ def register_secret(value: str | None, *, username: str | None = None) -> None:
     forms.add(base64.b64encode(f":{value}".encode()).decode())
     global _pattern
     with _lock:
-        new = forms - _secrets
-        if not new:
+        if forms <= _secrets:
             return
-        _secrets.update(new)
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _secrets.update(forms)
+        _pattern = None  # recompiled on the next redact(): registering stays cheap
+
+
+def _compiled() -> re.Pattern[str] | None:
+    global _pattern
+    pattern = _pattern
+    if pattern is None and _secrets:
+        with _lock:
+            ordered = sorted(_secrets, key=len, reverse=True)
+            pattern = _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+    return pattern
 
 
 def redact(text: str) -> str:
     """``text`` with every registered secret replaced by ``***``."""
-    pattern = _pattern
-    if pattern is None or not text:
+    if not text:
         return text
-    return pattern.sub(MASK, text)
+    pattern = _compiled()
+    return text if pattern is None else pattern.sub(MASK, text)
 
 
 def redact_url(url: str) -> str:
@@ -88,7 +96,7 @@ class RedactingFilter(logging.Filter):
     """A logging filter that masks registered secrets in every record it sees."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _pattern is None:
+        if not _secrets:
             return True
         message = record.getMessage()
         cleaned = redact(message)

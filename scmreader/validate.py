@@ -271,14 +271,6 @@ def _record(problems: list[Problem], exc: ConfigError, severity: Severity = "err
     problems.append(Problem.from_error(exc, severity))
 
 
-def provider_entries(config: Config, key: str) -> list[Config] | None:
-    """The entries of ``integrations.<key>`` exactly as the registry reads them (a list, or
-    one mapping for single-object providers such as googleGcs)."""
-    from scmreader.integrations import _entries
-
-    return _entries(config, key)
-
-
 def known_keys(kind: IntegrationType) -> frozenset[str] | None:
     """The keys ``kind`` reads: the provider module's ``KNOWN_KEYS``, else the table here."""
     module = sys.modules.get(getattr(kind.read_configs, "__module__", ""), None)
@@ -289,7 +281,7 @@ def known_keys(kind: IntegrationType) -> frozenset[str] | None:
 
 
 def _check_integrations(config: Config, problems: list[Problem]) -> int:
-    from scmreader.integrations import integration_types
+    from scmreader.integrations import integration_types, provider_entries
 
     try:
         block = config.get_optional_config("integrations")
@@ -429,7 +421,7 @@ def check_credentials_online(config: Config, *, http: HttpClient | None = None) 
     Entries that fail the offline checks are skipped. Accepted credentials give a
     ``notice``, rejected ones an ``error``, hosts that cannot be asked a ``warning``.
     """
-    from scmreader.integrations import integration_types
+    from scmreader.integrations import integration_types, provider_entries
 
     problems: list[Problem] = []
     own_http = http is None
@@ -672,7 +664,6 @@ __all__ = [
     "check_credentials_online",
     "format_report",
     "known_keys",
-    "provider_entries",
     "report_dict",
     "sort_problems",
     "validate_files",

@@ -30,6 +30,7 @@ __all__ = [
     "ScmIntegrations",
     "ScmIntegrationsGroup",
     "integration_types",
+    "provider_entries",
 ]
 
 
@@ -51,7 +52,7 @@ def integration_types() -> tuple[IntegrationType, ...]:
     return tuple(sorted(found.values(), key=lambda k: (k.order, k.key)))
 
 
-def _entries(config: Config, key: str) -> list[Config] | None:
+def provider_entries(config: Config, key: str) -> list[Config] | None:
     """The entries under ``integrations.<key>``: a list, or one object (as ``googleGcs``)."""
     path = f"integrations.{key}"
     if isinstance(config.get_optional(path), Mapping):
@@ -79,7 +80,8 @@ class ScmIntegrations:
             config = load_config(config)
         groups: dict[str, ScmIntegrationsGroup[Any]] = {}
         for kind in integration_types():
-            groups[kind.key] = ScmIntegrationsGroup(kind.read_configs(_entries(config, kind.key)))
+            entries = provider_entries(config, kind.key)
+            groups[kind.key] = ScmIntegrationsGroup(kind.read_configs(entries))
         return cls(groups)
 
     def group(self, key: str) -> ScmIntegrationsGroup[Any]:
