@@ -50,9 +50,11 @@ class ContractEnv:
     read_url_etag: bool = True
 
     def requests(self) -> list[tuple[str, str, frozenset[str]]]:
-        """(host, path, auth header names) of every request all hosts received."""
+        """(Host header, path, auth header names) of every request all hosts received."""
         return [
-            (h.host, r.path, frozenset(r.auth_headers)) for h in self.hosts for r in h.requests
+            (r.headers.get("Host") or h.host, r.path, frozenset(r.auth_headers))
+            for h in self.hosts
+            for r in h.requests
         ]
 
     def clear(self) -> None:

@@ -1,0 +1,38 @@
+"""GitHub against the shared reader contract (token auth; tarballs redirected to a codeload
+origin on another host name, which must never see the token)."""
+
+from __future__ import annotations
+
+import pytest
+from contract import CONTRACT_FILES, REPO, ContractEnv, ReaderContract
+
+from scmreader.http import HttpClient
+from scmreader.readers import UrlReaders
+from scmreader.testing import FakeScmHost
+from scmreader.testing.routes import github as github_routes
+
+TOKEN = "ghp_contractTokenForTests0001"
+
+
+class TestGithubContract(ReaderContract):
+    @pytest.fixture
+    def contract(self, fake_scm_host: FakeScmHost) -> ContractEnv:
+        host = fake_scm_host
+        host.enable("github")
+        host.add_repo(REPO, CONTRACT_FILES)
+        state = github_routes.github(host)
+        state.add_token(TOKEN)
+        state.make_private(REPO)
+        entry = github_routes.integration_config(host, token=TOKEN)
+        readers = UrlReaders.default(
+            {"integrations": {"github": [entry]}}, http=HttpClient(sleep=lambda _: None)
+        )
+        assert github_routes.codeload_base_url(host).startswith("http://localhost:")
+        return ContractEnv(
+            readers=readers,
+            hosts=[host],
+            file_url=lambda path: f"{host.base_url}/{REPO}/blob/main/{path}",
+            tree_url=lambda path: f"{host.base_url}/{REPO}/tree/main/{path}".rstrip("/"),
+            archive_path=r"tarball|_codeload",
+            credential_hosts={host.host},
+        )
