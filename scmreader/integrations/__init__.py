@@ -7,13 +7,11 @@ the group ``scmreader.integrations``.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 from functools import cache
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
+from scmreader._plugins import discover
 from scmreader.integrations.base import (
     IntegrationType,
     ScmIntegration,
@@ -37,19 +35,16 @@ __all__ = [
 @cache
 def integration_types() -> tuple[IntegrationType, ...]:
     """Every known provider, in registry order."""
-    found: dict[str, IntegrationType] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        kind = getattr(module, "INTEGRATION", None)
-        if isinstance(kind, IntegrationType):
-            found[kind.key] = kind
-    for ep in entry_points(group="scmreader.integrations"):
-        kind = ep.load()
-        if isinstance(kind, IntegrationType):
-            found.setdefault(kind.key, kind)
-    return tuple(sorted(found.values(), key=lambda k: (k.order, k.key)))
+    found = discover(
+        __name__,
+        __path__,
+        attribute="INTEGRATION",
+        kind=IntegrationType,
+        group="scmreader.integrations",
+        name=lambda k: k.key,
+        skip=("base",),
+    )
+    return tuple(sorted(found, key=lambda k: (k.order, k.key)))
 
 
 def provider_entries(config: Config, key: str) -> list[Config] | None:

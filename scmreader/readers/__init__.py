@@ -8,16 +8,20 @@ the first reader whose predicate accepts a URL handles it, with no fallback.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
+from scmreader._plugins import discover
 from scmreader.errors import NotAllowedError
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.base import (
+    BaseUrlReader,
+    ReaderContext,
+    ReaderFactory,
+    ReaderTuple,
+    read_url_response,
+)
 from scmreader.readers.types import (
     ReadTreeResponse,
     ReadUrlResponse,
@@ -38,6 +42,7 @@ __all__ = [
     "ReaderFactory",
     "ReaderTuple",
     "UrlReaders",
+    "read_url_response",
     "reader_factories",
 ]
 
@@ -45,19 +50,16 @@ __all__ = [
 @cache
 def reader_factories() -> tuple[ReaderFactory, ...]:
     """The built-in and entry-point reader factories, in selection order."""
-    found: dict[str, ReaderFactory] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name in ("base", "types", "tree"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        factory = getattr(module, "READER_FACTORY", None)
-        if isinstance(factory, ReaderFactory):
-            found[factory.name] = factory
-    for ep in entry_points(group="scmreader.readers"):
-        factory = ep.load()
-        if isinstance(factory, ReaderFactory):
-            found.setdefault(factory.name, factory)
-    return tuple(sorted(found.values(), key=lambda f: (f.order, f.name)))
+    found = discover(
+        __name__,
+        __path__,
+        attribute="READER_FACTORY",
+        kind=ReaderFactory,
+        group="scmreader.readers",
+        name=lambda f: f.name,
+        skip=("base", "types", "tree"),
+    )
+    return tuple(sorted(found, key=lambda f: (f.order, f.name)))
 
 
 class UrlReaders:

@@ -20,6 +20,8 @@ from scmreader.readers.types import (
 from scmreader.urls import ParsedUrl, is_glob, parse_url
 
 if TYPE_CHECKING:
+    import requests
+
     from scmreader.config import Config
     from scmreader.http import HttpClient
     from scmreader.integrations import ScmIntegrations
@@ -56,6 +58,17 @@ class ReaderFactory:
     name: str
     order: int
     create: Callable[[ReaderContext], list[ReaderTuple]]
+
+
+def read_url_response(response: requests.Response, http: HttpClient) -> ReadUrlResponse:
+    """A ReadUrlResponse streaming ``response``'s body, with its ETag and Last-Modified."""
+    from scmreader.http import body_stream, parse_http_date
+
+    return ReadUrlResponse(
+        body_stream(response, http),
+        etag=response.headers.get("ETag"),
+        last_modified_at=parse_http_date(response.headers.get("Last-Modified")),
+    )
 
 
 class BaseUrlReader:

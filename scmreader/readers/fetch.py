@@ -18,13 +18,17 @@ from typing import TYPE_CHECKING
 from scmreader.errors import NotAllowedError, NotImplementedByReaderError
 from scmreader.http import (
     HttpClient,
-    body_stream,
     conditional_headers,
     credentials_for,
-    parse_http_date,
     raise_for_status,
 )
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.base import (
+    BaseUrlReader,
+    ReaderContext,
+    ReaderFactory,
+    ReaderTuple,
+    read_url_response,
+)
 from scmreader.readers.types import ReadTreeResponse, ReadUrlResponse, TreeFilter
 from scmreader.redact import redact_url
 from scmreader.urls import ParsedUrl, parse_url
@@ -180,11 +184,7 @@ class FetchUrlReader(BaseUrlReader):
             what=url,
             not_found=f"could not read {redact_url(url)}, 404 Not Found",
         )
-        return ReadUrlResponse(
-            body_stream(response, self._http),
-            etag=response.headers.get("ETag"),
-            last_modified_at=parse_http_date(response.headers.get("Last-Modified")),
-        )
+        return read_url_response(response, self._http)
 
     def read_tree(
         self,

@@ -50,7 +50,6 @@ from scmreader.http import (
     OriginCredentials,
     body_stream,
     conditional_headers,
-    parse_http_date,
     parse_json,
     raise_for_status,
     unexpected_answer,
@@ -64,7 +63,13 @@ from scmreader.integrations.github import (
     parse_rate_limit_info,
 )
 from scmreader.integrations.github.core import encode_path
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.base import (
+    BaseUrlReader,
+    ReaderContext,
+    ReaderFactory,
+    ReaderTuple,
+    read_url_response,
+)
 from scmreader.readers.types import (
     ReadTreeResponse,
     ReadUrlResponse,
@@ -220,11 +225,7 @@ class GithubUrlReader(BaseUrlReader):
             response = self._with_ref(repo, segments, credentials, fetch)
         else:  # the raw host splits ref and path itself
             response = fetch(git.ref, git.filepath)
-        return ReadUrlResponse(
-            body_stream(response, self._http),
-            etag=response.headers.get("ETag"),
-            last_modified_at=parse_http_date(response.headers.get("Last-Modified")),
-        )
+        return read_url_response(response, self._http)
 
     # --- read_tree ---------------------------------------------------------------------
 
