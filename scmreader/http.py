@@ -404,8 +404,15 @@ def _describe(exc: BaseException) -> str:
         inner = inner.__context__
     for candidate in (exc, inner):
         text = str(candidate)
-        for needle in ("Connection refused", "Connection reset", "timed out", "Name or service",
-                       "IncompleteRead", "Connection aborted", "Remote end closed"):
+        for needle in (
+            "Connection refused",
+            "Connection reset",
+            "timed out",
+            "Name or service",
+            "IncompleteRead",
+            "Connection aborted",
+            "Remote end closed",
+        ):
             if needle in text:
                 return needle.lower()
     return type(exc).__name__
@@ -479,7 +486,8 @@ def raise_for_status(
         )
     if status == 404:
         raise NotFoundError(
-            not_found or f"{subject} could not be read{via}: {reason}. Check that the "
+            not_found
+            or f"{subject} could not be read{via}: {reason}. Check that the "
             "repository, branch and path exist and that the credentials can see them.",
             status=status,
             url=url,
@@ -607,8 +615,7 @@ class _ResponseBody(io.RawIOBase):
         ) as exc:
             self.close()
             raise TransportError(
-                f"The body of {self._url} was cut off or corrupt ({_describe(exc)}); "
-                "try again."
+                f"The body of {self._url} was cut off or corrupt ({_describe(exc)}); try again."
             ) from None
         n = len(data)
         view[:n] = data

@@ -7,8 +7,10 @@ through that provider's config reader (its :class:`~scmreader.integrations.Integ
 and missing ``${VAR}`` values come from :func:`scmreader.config.load_config`'s
 ``problems=``. Every :class:`~scmreader.errors.ConfigError` is collected, not raised.
 
-On top of that, keys that no provider reads are warnings (so are deprecated ones), and
-``online=True`` asks each host whether its credentials work.
+On top of that, keys that the provider's reader does not read are warnings, and so are
+deprecated ones: each provider module lists them next to its reader as ``KNOWN_KEYS`` and
+``DEPRECATED_KEYS`` (see :func:`known_keys`). ``online=True`` asks each host whether its
+credentials work.
 
 Library use::
 
@@ -20,11 +22,13 @@ Library use::
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from scmreader.errors import ConfigError, ScmReaderError
@@ -36,106 +40,6 @@ if TYPE_CHECKING:
 
 Severity = Literal["error", "warning", "notice"]
 FORMATS = ("text", "json", "github")
-
-# Keys each provider reads, from the spec of Backstage's integration config (its
-# config.d.ts). Nested keys are written ``apps[].appId`` (list items) or ``retry.maxRetries``
-# (a mapping). A provider module that exposes ``KNOWN_KEYS`` (same notation) overrides this.
-KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "awsS3": frozenset(
-        {"endpoint", "s3ForcePathStyle", "accessKeyId", "secretAccessKey", "roleArn", "externalId"}
-    ),
-    "awsCodeCommit": frozenset(
-        {"host", "region", "accessKeyId", "secretAccessKey", "roleArn", "externalId"}
-    ),
-    "azureBlobStorage": frozenset(
-        {
-            "accountName",
-            "accountKey",
-            "sasToken",
-            "connectionString",
-            "endpointSuffix",
-            "endpoint",
-            "aadCredential.clientId",
-            "aadCredential.tenantId",
-            "aadCredential.clientSecret",
-        }
-    ),
-    "azure": frozenset(
-        {
-            "host",
-            "commitSigningKey",
-            "credentials[].organizations",
-            "credentials[].personalAccessToken",
-            "credentials[].tenantId",
-            "credentials[].clientId",
-            "credentials[].clientSecret",
-            "credentials[].clientCertificate",
-            "credentials[].clientCertificatePath",
-            "credentials[].managedIdentityClientId",
-        }
-    ),
-    "bitbucketCloud": frozenset(
-        {"username", "appPassword", "token", "clientId", "clientSecret", "commitSigningKey"}
-    ),
-    "bitbucketServer": frozenset(
-        {"host", "apiBaseUrl", "token", "username", "password", "commitSigningKey"}
-    ),
-    "gerrit": frozenset(
-        {
-            "host",
-            "baseUrl",
-            "cloneUrl",
-            "gitilesBaseUrl",
-            "disableEditUrl",
-            "username",
-            "password",
-            "commitSigningKey",
-        }
-    ),
-    "github": frozenset(
-        {
-            "host",
-            "apiBaseUrl",
-            "rawBaseUrl",
-            "token",
-            "apps[].appId",
-            "apps[].clientId",
-            "apps[].clientSecret",
-            "apps[].privateKey",
-            "apps[].webhookSecret",
-            "apps[].allowedInstallationOwners",
-            "apps[].publicAccess",
-        }
-    ),
-    "gitlab": frozenset(
-        {
-            "host",
-            "apiBaseUrl",
-            "baseUrl",
-            "token",
-            "commitSigningKey",
-            "retry.maxRetries",
-            "retry.retryStatusCodes",
-            "retry.maxApiRequestsPerMinute",
-        }
-    ),
-    "gitea": frozenset({"host", "baseUrl", "username", "password", "commitSigningKey"}),
-    "googleGcs": frozenset({"clientEmail", "privateKey"}),
-    "harness": frozenset({"host", "token", "apiKey"}),
-}
-
-#: Keys that are read but deprecated or ignored: (provider, key) -> what to do instead.
-DEPRECATED_KEYS: dict[tuple[str, str], str] = {
-    ("azure", "token"): "was removed (Backstage integration 2.0); move the token to "
-    "'credentials: [{personalAccessToken: ...}]'",
-    ("azure", "credential"): "was removed (Backstage integration 2.0); put it in the "
-    "'credentials' list instead",
-    ("bitbucketCloud", "appPassword"): "is deprecated: Atlassian stops app passwords in 2026; "
-    "use 'username' with an API 'token' instead",
-    ("bitbucketCloud", "host"): "is ignored: Bitbucket Cloud is always bitbucket.org; remove it",
-    ("bitbucketCloud", "apiBaseUrl"): "is ignored: Bitbucket Cloud always uses "
-    "https://api.bitbucket.org/2.0; remove it",
-}
 
 #: Provider blocks that no longer exist: key under ``integrations`` -> what to do instead.
 REMOVED_PROVIDERS: dict[str, str] = {
@@ -271,13 +175,48 @@ def _record(problems: list[Problem], exc: ConfigError, severity: Severity = "err
     problems.append(Problem.from_error(exc, severity))
 
 
+def _provider_modules(kind: IntegrationType) -> Iterator[ModuleType]:
+    """Modules that speak for ``kind``, best first: those exposing it as ``INTEGRATION``
+    (the module defining ``read_configs`` or a package above it, as for a provider split
+    into a sub-package; then any loaded module, as when ``read_configs`` lives in a private
+    helper), then the module defining ``read_configs``."""
+    name = getattr(kind.read_configs, "__module__", None) or ""
+    parts = name.split(".")
+    enclosing = [sys.modules.get(".".join(parts[:i])) for i in range(len(parts), 0, -1)]
+    for module in itertools.chain(enclosing, list(sys.modules.values())):
+        # vars(), not getattr(): a module-level __getattr__ (lazy imports) must not run.
+        if isinstance(module, ModuleType) and vars(module).get("INTEGRATION") is kind:
+            yield module
+    if isinstance(enclosing[0], ModuleType):
+        yield enclosing[0]
+
+
+def _provider_attribute(kind: IntegrationType, attribute: str) -> object:
+    for module in _provider_modules(kind):
+        if attribute in vars(module):
+            return vars(module)[attribute]
+    return None
+
+
 def known_keys(kind: IntegrationType) -> frozenset[str] | None:
-    """The keys ``kind`` reads: the provider module's ``KNOWN_KEYS``, else the table here."""
-    module = sys.modules.get(getattr(kind.read_configs, "__module__", ""), None)
-    exposed = getattr(module, "KNOWN_KEYS", None)
-    if isinstance(exposed, frozenset | set):
+    """The keys ``kind``'s reader reads: its provider module's ``KNOWN_KEYS``.
+
+    Keys below a mapping are written ``retry.maxRetries``, keys of each item of a list
+    ``apps[].appId``. None (no unknown-key warnings) when the provider does not say.
+    """
+    exposed = _provider_attribute(kind, "KNOWN_KEYS")
+    if isinstance(exposed, frozenset | set) and all(isinstance(k, str) for k in exposed):
         return frozenset(exposed)
-    return KNOWN_KEYS.get(kind.key)
+    return None
+
+
+def deprecated_keys(kind: IntegrationType) -> Mapping[str, str]:
+    """Keys of ``kind`` that are deprecated, removed or ignored -> what to do instead: its
+    provider module's ``DEPRECATED_KEYS`` (keys as in :func:`known_keys`, no list items)."""
+    exposed = _provider_attribute(kind, "DEPRECATED_KEYS")
+    if isinstance(exposed, Mapping):
+        return {str(k): str(v) for k, v in exposed.items()}
+    return {}
 
 
 def _check_integrations(config: Config, problems: list[Problem]) -> int:
@@ -342,12 +281,11 @@ def _check_keys(
     known = known_keys(kind)
     if known is None:
         return
-    for key, message in DEPRECATED_KEYS.items():
-        provider, name = key
-        if provider == kind.key and entry.has(name) and entry.key_path(name) not in bad_paths:
+    deprecated = deprecated_keys(kind)
+    for name, message in deprecated.items():
+        if entry.has(name) and entry.key_path(name) not in bad_paths:
             _record(problems, entry.error(name, f"'{name}' {message}"), "warning")
-    ignored = {name for provider, name in DEPRECATED_KEYS if provider == kind.key}
-    _unknown_keys(entry, "", known | ignored, problems)
+    _unknown_keys(entry, "", known | frozenset(deprecated), problems)
 
 
 def _unknown_keys(
@@ -652,9 +590,7 @@ def _github_line(report: ValidationReport, problem: Problem) -> str:
 
 
 __all__ = [
-    "DEPRECATED_KEYS",
     "FORMATS",
-    "KNOWN_KEYS",
     "ONLINE_CHECKS",
     "REMOVED_PROVIDERS",
     "Problem",
@@ -662,6 +598,7 @@ __all__ = [
     "ValidationReport",
     "check_config",
     "check_credentials_online",
+    "deprecated_keys",
     "format_report",
     "known_keys",
     "report_dict",

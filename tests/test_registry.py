@@ -84,18 +84,41 @@ def test_bad_urls_are_input_errors_before_routing(url: str) -> None:
 def test_built_in_reader_order_follows_backstage() -> None:
     names = [f.name for f in reader_factories()]
     assert names[-1] == "fetch"
-    backstage = ["azure", "bitbucketCloud", "bitbucketServer", "gerrit", "github", "gitea",
-                 "gitlab", "googleGcs", "harness", "awsS3", "azureBlobStorage",
-                 "awsCodeCommit", "fetch"]
+    backstage = [
+        "azure",
+        "bitbucketCloud",
+        "bitbucketServer",
+        "gerrit",
+        "github",
+        "gitea",
+        "gitlab",
+        "googleGcs",
+        "harness",
+        "awsS3",
+        "azureBlobStorage",
+        "awsCodeCommit",
+        "fetch",
+    ]
     present = [n for n in backstage if n in names]
     assert names == present
 
 
 def test_integration_types_follow_registry_order() -> None:
     keys = [k.key for k in integration_types()]
-    backstage = ["awsS3", "awsCodeCommit", "azureBlobStorage", "azure", "bitbucketCloud",
-                 "bitbucketServer", "gerrit", "github", "gitlab", "gitea", "googleGcs",
-                 "harness"]
+    backstage = [
+        "awsS3",
+        "awsCodeCommit",
+        "azureBlobStorage",
+        "azure",
+        "bitbucketCloud",
+        "bitbucketServer",
+        "gerrit",
+        "github",
+        "gitlab",
+        "gitea",
+        "googleGcs",
+        "harness",
+    ]
     assert keys == [k for k in backstage if k in keys]
 
 

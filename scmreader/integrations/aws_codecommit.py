@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AMAZON_AWS_CODECOMMIT_HOST",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "AwsCodeCommitIntegration",
     "AwsCodeCommitIntegrationConfig",
     "AwsCodeCommitUrl",
@@ -54,6 +55,20 @@ class AwsCodeCommitIntegrationConfig:
     secret_access_key: Secret | None = None
     role_arn: str | None = None
     external_id: str | None = None
+
+
+#: Every key :func:`read_aws_code_commit_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "region",
+        "accessKeyId",
+        "secretAccessKey",
+        "roleArn",
+        "externalId",
+    }
+)
 
 
 def read_aws_code_commit_integration_config(entry: Config) -> AwsCodeCommitIntegrationConfig:

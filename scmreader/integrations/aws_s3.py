@@ -26,6 +26,7 @@ __all__ = [
     "AMAZON_AWS_HOST",
     "DEFAULT_REGION",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "AwsS3Integration",
     "AwsS3IntegrationConfig",
     "AwsS3Url",
@@ -56,6 +57,20 @@ class AwsS3IntegrationConfig:
     secret_access_key: Secret | None = None
     role_arn: str | None = None
     external_id: str | None = None
+
+
+#: Every key :func:`read_aws_s3_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "endpoint",
+        "s3ForcePathStyle",
+        "accessKeyId",
+        "secretAccessKey",
+        "roleArn",
+        "externalId",
+    }
+)
 
 
 def read_aws_s3_integration_config(entry: Config) -> AwsS3IntegrationConfig:

@@ -10,7 +10,9 @@ and builds the REST API URLs for a file, a zip of a folder, and the commit list.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from scmreader.errors import InvalidUrlError
@@ -39,7 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AZURE_HOST",
+    "DEPRECATED_KEYS",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "AzureDevOpsCredential",
     "AzureDevOpsCredentialKind",
     "AzureIntegration",
@@ -109,9 +113,38 @@ class AzureIntegrationConfig:
     commit_signing_key: Secret | None = None
 
 
+#: Every key :func:`read_azure_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "commitSigningKey",
+        "credentials[].organizations",
+        "credentials[].personalAccessToken",
+        "credentials[].tenantId",
+        "credentials[].clientId",
+        "credentials[].clientSecret",
+        "credentials[].clientCertificate",
+        "credentials[].clientCertificatePath",
+        "credentials[].managedIdentityClientId",
+    }
+)
+
+#: Keys that are no longer accepted -> what to write instead (``config validate`` shows it
+#: unless the reader has already rejected the key).
+DEPRECATED_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "credential": "was removed (Backstage integration 2.0); put it in the "
+        "'credentials' list instead",
+        "token": "was removed (Backstage integration 2.0); move the token to "
+        "'credentials: [{personalAccessToken: ...}]'",
+    }
+)
+
+
 def read_azure_integration_config(entry: Config) -> AzureIntegrationConfig:
     """Read and validate one ``integrations.azure[]`` entry."""
-    for removed in ("credential", "token"):
+    for removed in DEPRECATED_KEYS:
         if entry.has(removed):
             raise entry.error(
                 removed,

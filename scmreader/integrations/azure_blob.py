@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AZURE_BLOB_STORAGE_HOST",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "AzureBlobStorageAadCredential",
     "AzureBlobStorageIntegration",
     "AzureBlobStorageIntegrationConfig",
@@ -64,6 +65,23 @@ class AzureBlobStorageIntegrationConfig:
     connection_string: Secret | None = None
     endpoint_suffix: str | None = None
     aad_credential: AzureBlobStorageAadCredential | None = None
+
+
+#: Every key :func:`read_azure_blob_storage_integration_config` reads; ``config validate``
+#: warns about others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "accountName",
+        "endpoint",
+        "accountKey",
+        "sasToken",
+        "connectionString",
+        "endpointSuffix",
+        "aadCredential.clientId",
+        "aadCredential.tenantId",
+        "aadCredential.clientSecret",
+    }
+)
 
 
 def read_azure_blob_storage_integration_config(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scmreader.errors import InvalidUrlError, UpstreamError
@@ -42,7 +43,9 @@ __all__ = [
     "BITBUCKET_CLOUD_API_BASE_URL",
     "BITBUCKET_CLOUD_HOST",
     "BITBUCKET_CLOUD_OAUTH_TOKEN_URL",
+    "DEPRECATED_KEYS",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "BitbucketCloudIntegration",
     "BitbucketCloudIntegrationConfig",
     "OAuthToken",
@@ -82,6 +85,32 @@ class BitbucketCloudIntegrationConfig:
     client_id: str | None = None
     client_secret: Secret | None = None
     commit_signing_key: Secret | None = None
+
+
+#: Every key :func:`read_bitbucket_cloud_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "username",
+        "appPassword",
+        "token",
+        "clientId",
+        "clientSecret",
+        "commitSigningKey",
+    }
+)
+
+#: Keys that still work but should go (``appPassword``) or that are ignored -> what to do
+#: instead; ``config validate`` shows these as warnings.
+DEPRECATED_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "appPassword": "is deprecated: Atlassian stops app passwords in 2026; use 'username' "
+        "with an API 'token' instead",
+        "host": "is ignored: Bitbucket Cloud is always bitbucket.org; remove it",
+        "apiBaseUrl": "is ignored: Bitbucket Cloud always uses https://api.bitbucket.org/2.0; "
+        "remove it",
+    }
+)
 
 
 def read_bitbucket_cloud_integration_config(entry: Config) -> BitbucketCloudIntegrationConfig:

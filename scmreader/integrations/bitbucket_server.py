@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INTEGRATION",
+    "KNOWN_KEYS",
     "BitbucketServerIntegration",
     "BitbucketServerIntegrationConfig",
     "get_bitbucket_server_default_branch_urls",
@@ -58,6 +59,20 @@ class BitbucketServerIntegrationConfig:
     username: str | None = None
     password: Secret | None = None
     commit_signing_key: Secret | None = None
+
+
+#: Every key :func:`read_bitbucket_server_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "apiBaseUrl",
+        "token",
+        "username",
+        "password",
+        "commitSigningKey",
+    }
+)
 
 
 def read_bitbucket_server_integration_config(entry: Config) -> BitbucketServerIntegrationConfig:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INTEGRATION",
+    "KNOWN_KEYS",
     "GerritIntegration",
     "GerritIntegrationConfig",
     "GitilesRefType",
@@ -114,6 +115,22 @@ class GerritIntegrationConfig:
     def gitiles_host(self) -> str:
         """The host (with ``:port``) of ``gitiles_base_url``: the host readers answer for."""
         return parse_url(self.gitiles_base_url).host
+
+
+#: Every key :func:`read_gerrit_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "baseUrl",
+        "cloneUrl",
+        "gitilesBaseUrl",
+        "disableEditUrl",
+        "username",
+        "password",
+        "commitSigningKey",
+    }
+)
 
 
 def read_gerrit_integration_config(entry: Config) -> GerritIntegrationConfig:

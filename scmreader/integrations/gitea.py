@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INTEGRATION",
+    "KNOWN_KEYS",
     "GiteaIntegration",
     "GiteaIntegrationConfig",
     "GiteaUrl",
@@ -59,6 +60,19 @@ class GiteaIntegrationConfig:
     username: str | None = None
     password: Secret | None = None
     commit_signing_key: Secret | None = None
+
+
+#: Every key :func:`read_gitea_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "baseUrl",
+        "username",
+        "password",
+        "commitSigningKey",
+    }
+)
 
 
 def read_gitea_integration_config(entry: Config) -> GiteaIntegrationConfig:

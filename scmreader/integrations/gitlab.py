@@ -39,6 +39,7 @@ __all__ = [
     "GITLAB_API_BASE_URL",
     "GITLAB_HOST",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "GitLabIntegration",
     "GitLabIntegrationConfig",
     "GitLabRetryConfig",
@@ -81,6 +82,22 @@ class GitLabIntegrationConfig:
     token: Secret | None = None
     commit_signing_key: Secret | None = None
     retry: GitLabRetryConfig | None = None
+
+
+#: Every key :func:`read_gitlab_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "apiBaseUrl",
+        "baseUrl",
+        "token",
+        "commitSigningKey",
+        "retry.maxRetries",
+        "retry.retryStatusCodes",
+        "retry.maxApiRequestsPerMinute",
+    }
+)
 
 
 def read_gitlab_integration_config(entry: Config) -> GitLabIntegrationConfig:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GOOGLE_GCS_HOST",
     "INTEGRATION",
+    "KNOWN_KEYS",
     "GoogleGcsIntegration",
     "GoogleGcsIntegrationConfig",
     "read_google_gcs_integration_config",
@@ -37,6 +38,16 @@ class GoogleGcsIntegrationConfig:
     host: str = GOOGLE_GCS_HOST
     client_email: str | None = None
     private_key: Secret | None = None
+
+
+#: Every key :func:`read_google_gcs_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "clientEmail",
+        "privateKey",
+    }
+)
 
 
 def read_google_gcs_integration_config(entry: Config) -> GoogleGcsIntegrationConfig:

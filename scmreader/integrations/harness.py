@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INTEGRATION",
+    "KNOWN_KEYS",
     "HarnessIntegration",
     "HarnessIntegrationConfig",
     "HarnessUrl",
@@ -57,6 +58,17 @@ class HarnessIntegrationConfig:
     host: str
     token: Secret | None = None
     api_key: Secret | None = None
+
+
+#: Every key :func:`read_harness_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "token",
+        "apiKey",
+    }
+)
 
 
 def read_harness_integration_config(entry: Config) -> HarnessIntegrationConfig:

@@ -109,8 +109,10 @@ def parse_allow_entry(entry: Config) -> AllowEntry:
         ascii_host = hostname.encode("idna").decode("ascii")
     except UnicodeError:
         ascii_host = ""
-    if not ascii_host or not all(_LABEL.match(label) for label in ascii_host.split(".")) or (
-        wildcard and len(labels) < 2
+    if (
+        not ascii_host
+        or not all(_LABEL.match(label) for label in ascii_host.split("."))
+        or (wildcard and len(labels) < 2)
     ):
         raise entry.error(
             "host",

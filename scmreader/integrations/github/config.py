@@ -121,6 +121,25 @@ def _read_app(entry: Config) -> GithubAppConfig:
     )
 
 
+#: Every key :func:`read_github_integration_config` reads; ``config validate`` warns about
+#: others (notation: :func:`scmreader.validate.known_keys`).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "host",
+        "apiBaseUrl",
+        "rawBaseUrl",
+        "token",
+        "apps[].appId",
+        "apps[].clientId",
+        "apps[].clientSecret",
+        "apps[].privateKey",
+        "apps[].webhookSecret",
+        "apps[].allowedInstallationOwners",
+        "apps[].publicAccess",
+    }
+)
+
+
 def read_github_integration_config(config: Config) -> GithubIntegrationConfig:
     """Read one ``integrations.github[]`` entry.
 

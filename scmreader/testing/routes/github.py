@@ -13,8 +13,10 @@ Layout, as GitHub Enterprise Server lays it out on one host:
 So a reader is configured with :func:`integration_config`. Answers carry GitHub's shapes,
 statuses and headers: ``ETag`` (``If-None-Match`` gives 304), ``x-ratelimit-*``, 404 bodies
 ``{"message": "Not Found", "documentation_url": ...}``, 422 for unknown commits, recursive
-tree listings that are ``truncated`` past ``tree_limit`` entries, and GitHub Apps
-(``/app/installations``, installation access tokens, ``/installation/repositories``).
+tree listings that are ``truncated`` past ``tree_limit`` entries, GitHub Apps
+(``/app/installations``, installation access tokens, ``/installation/repositories``),
+``/user`` (the owner of a personal token; 403 for app and installation tokens, as GitHub
+answers) and ``/rate_limit`` (free of charge, and answered even when the limit is spent).
 
 Authentication is only checked where it matters: app endpoints need the app's RS256 JWT
 (verified with the public key given to :meth:`GithubState.add_app`, so PyJWT is needed
@@ -79,6 +81,7 @@ class FakeApp:
 class _Issued:
     installation_id: int | None
     expires_at: float
+    login: str | None = None
 
 
 @dataclass
@@ -86,6 +89,7 @@ class _Identity:
     kind: str  # "anonymous", "pat", "installation", "app", "unknown"
     installation: FakeInstallation | None = None
     app: FakeApp | None = None
+    login: str | None = None  # the user a personal token belongs to
 
 
 @dataclass
@@ -111,10 +115,11 @@ class GithubState:
 
     # --- configuring -------------------------------------------------------------------
 
-    def add_token(self, token: str) -> None:
-        """Accept ``token`` as a personal access token that can read every repository."""
+    def add_token(self, token: str, *, login: str = "octocat") -> None:
+        """Accept ``token`` as a personal access token of user ``login`` (what ``/user``
+        answers) that can read every repository."""
         with self._lock:
-            self.tokens[token] = _Issued(None, float("inf"))
+            self.tokens[token] = _Issued(None, float("inf"), login)
             self.check_tokens = True
 
     def make_private(self, full_name: str) -> None:
@@ -244,6 +249,8 @@ def install(
     add("GET", f"{api}/app/installations", _api(_list_installations))
     add("POST", f"{api}/app/installations/(?P<id>[0-9]+)/access_tokens", _api(_create_token))
     add("GET", f"{api}/installation/repositories", _api(_installation_repos))
+    add("GET", f"{api}/user", _api(_get_user))
+    add("GET", f"{api}/rate_limit", _rate_limit)
     add("GET", f"{raw_prefix}/{_OWNER}/{_REPO}/(?P<rest>.+)", _raw)
     codeload_pattern = rf"/{_OWNER}/{_REPO}/legacy\.(?P<fmt>tar\.gz|zip)/(?P<ref>.+)"
     if codeload is None:
@@ -358,7 +365,7 @@ def _identify(state: GithubState, request: FakeRequest) -> _Identity:
             if issued.expires_at < time.time():
                 return _Identity("unknown")
             if issued.installation_id is None:
-                return _Identity("pat")
+                return _Identity("pat", login=issued.login)
             installation = state.installations.get(issued.installation_id)
             return _Identity("installation", installation) if installation else _Identity("unknown")
     if token.count(".") == 2:
@@ -901,6 +908,116 @@ def _installation_repos(
         {"total_count": len(repos), "repository_selection": selection, "repositories": chunk},
         headers=headers,
     )
+
+
+# --- the authenticated user and the rate limit ------------------------------------------
+
+
+def _user_json(
+    host: FakeScmHost, state: GithubState, request: FakeRequest, login: str
+) -> dict[str, Any]:
+    """The private profile ``GET /user`` gives the owner of a personal token."""
+    user = _owner_json(request.base_url, _api_base(state, request), login)
+    url = user["url"]
+    owned = [r for r in host.repos.values() if r.owner.lower() == login.lower()]
+    private = sum(r.full_name.lower() in state.private for r in owned)
+    user.update(
+        {
+            "gravatar_id": "",
+            "followers_url": f"{url}/followers",
+            "following_url": url + "/following{/other_user}",
+            "gists_url": url + "/gists{/gist_id}",
+            "starred_url": url + "/starred{/owner}{/repo}",
+            "subscriptions_url": f"{url}/subscriptions",
+            "organizations_url": f"{url}/orgs",
+            "repos_url": f"{url}/repos",
+            "events_url": url + "/events{/privacy}",
+            "received_events_url": f"{url}/received_events",
+            "type": "User",
+            "user_view_type": "private",
+            "name": None,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "twitter_username": None,
+            "public_repos": len(owned) - private,
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "private_gists": 0,
+            "total_private_repos": private,
+            "owned_private_repos": private,
+            "disk_usage": 0,
+            "collaborators": 0,
+            "two_factor_authentication": True,
+            "plan": {
+                "name": "free",
+                "space": 976562499,
+                "collaborators": 0,
+                "private_repos": 10000,
+            },
+        }
+    )
+    return user
+
+
+def _get_user(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
+    doc = "/users/users#get-the-authenticated-user"
+    identity = _identify(state, request)
+    if identity.kind == "pat" and identity.login:
+        return _json(_user_json(host, state, request, identity.login))
+    if identity.kind in ("installation", "app"):
+        return _error(403, "Resource not accessible by integration", doc)
+    if request.headers.get("Authorization"):
+        return _error(401, "Bad credentials")  # a token the host does not know
+    return _error(401, "Requires authentication", doc)
+
+
+def _rate_limit(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
+    """``GET /rate_limit``: not counted, and answered even once the limit is spent."""
+    if _identify(state, request).kind == "unknown":
+        response = _error(401, "Bad credentials")
+    else:
+        now = int(time.time())
+        with state._lock:
+            remaining = max(state.rate_remaining, 0)
+            core = {
+                "limit": state.rate_limit,
+                "used": state.rate_limit - remaining,
+                "remaining": remaining,
+                "reset": state.rate_reset,
+            }
+
+        def fresh(limit: int, seconds: int) -> dict[str, int]:
+            return {"limit": limit, "used": 0, "remaining": limit, "reset": now + seconds}
+
+        response = _json(
+            {
+                "resources": {
+                    "core": core,
+                    "search": fresh(30, 60),
+                    "code_search": fresh(10, 60),
+                    "graphql": fresh(5000, 3600),
+                    "integration_manifest": fresh(5000, 3600),
+                    "source_import": fresh(100, 60),
+                    "code_scanning_upload": fresh(1000, 3600),
+                    "actions_runner_registration": fresh(10000, 3600),
+                    "scim": fresh(15000, 3600),
+                    "dependency_snapshots": fresh(100, 60),
+                },
+                "rate": dict(core),
+            }
+        )
+    for name, value in state.rate_headers():
+        response.set_header(name, value)
+    response.set_header("X-GitHub-Media-Type", "github.v3; format=json")
+    response.set_header("X-GitHub-Request-Id", secrets.token_hex(8).upper())
+    return response
 
 
 # --- raw host --------------------------------------------------------------------------
