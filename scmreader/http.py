@@ -24,6 +24,7 @@ What this layer guarantees:
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import io
 import json
 import logging
@@ -82,6 +83,10 @@ class HttpSettings:
     backoff_max: float = 8.0
     max_redirects: int = 5
     user_agent: str = USER_AGENT
+    #: TLS verification: True, False, or the path of a CA bundle (e.g. an internal CA).
+    verify: bool | str = True
+    #: Explicit proxies (``{"https": "http://proxy:3128"}``); environment proxies are ignored.
+    proxies: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,13 @@ def credentials_for(url: str, headers: Mapping[str, str] | None) -> list[OriginC
     if not headers:
         return []
     return [OriginCredentials(parse_url(url).origin, dict(headers))]
+
+
+class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
+    """Accept no cookie from any server."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
 
 class _Retryable(Exception):
@@ -135,6 +147,12 @@ class HttpClient:
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         s.headers["User-Agent"] = self.settings.user_agent
+        # An API client needs no cookies; a shared jar would carry one caller's session
+        # cookie onto another caller's requests.
+        s.cookies.set_policy(_RefuseCookies())
+        s.verify = self.settings.verify
+        if self.settings.proxies:
+            s.proxies.update(self.settings.proxies)
         return s
 
     def close(self) -> None:
@@ -165,11 +183,10 @@ class HttpClient:
         target = parse_url(url)
         creds = list(credentials)
         deadline = self._clock() + self.settings.request_deadline
-        s = self.settings
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
             wait=self._wait,
-            stop=self._stop,
+            stop=lambda state: self._stop(state, deadline),
             sleep=self._sleep,
             reraise=True,
             before_sleep=self._log_retry,
@@ -183,7 +200,7 @@ class HttpClient:
         except _Retryable as exc:
             final = exc.final
             if isinstance(final, UpstreamError):
-                final.attempts = s.max_attempts
+                final.attempts = retrying.statistics.get("attempt_number")
             raise final from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -210,9 +227,11 @@ class HttpClient:
                 hint = exc.wait_hint
         return max(backoff, hint) if hint is not None else backoff
 
-    def _stop(self, state: tenacity.RetryCallState) -> bool:
+    def _stop(self, state: tenacity.RetryCallState, deadline: float) -> bool:
         s = self.settings
         if state.attempt_number >= s.max_attempts:
+            return True
+        if self._clock() + state.upcoming_sleep >= deadline:
             return True
         return state.idle_for + state.upcoming_sleep > s.retry_budget
 
@@ -322,6 +341,11 @@ class HttpClient:
                 ),
                 None,
             ) from None
+        except requests.exceptions.SSLError:
+            raise TransportError(
+                f"The TLS certificate of {redact_url(url.origin)} could not be verified; if the "
+                "host uses an internal CA, point HttpSettings.verify at its CA bundle."
+            ) from None
         except requests.exceptions.InvalidHeader:
             raise InputError(
                 f"A header for {redact_url(url.origin)} is not valid HTTP; check that the "
@@ -362,20 +386,23 @@ class HttpClient:
                 reset_at=reset_at,
             )
             response.close()
+            if wait is None and status == 403:
+                raise final  # exhausted with no reset time: waiting blindly cannot help
             if wait is not None and wait > self.settings.max_retry_wait:
                 raise final
             raise _Retryable(final, wait)
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now=time.time())
         response.close()
-        raise _Retryable(
-            UpstreamError(
-                f"{url} answered {status} {response.reason or ''}".rstrip()
-                + " after retries; the host is failing, try again later.",
-                status=status,
-                url=url,
-            ),
-            retry_after,
+        failed = UpstreamError(
+            f"{url} answered {status} {response.reason or ''}".rstrip()
+            + " after retries; the host is failing, try again later.",
+            status=status,
+            url=url,
         )
+        if retry_after is not None and retry_after > self.settings.max_retry_wait:
+            failed.attempts = 1
+            raise failed
+        raise _Retryable(failed, retry_after)
 
 
 # --- helpers shared by readers --------------------------------------------------------

@@ -2,8 +2,11 @@
 
 Every credential scmreader reads from config (or receives as ``token=``) is registered
 here; :func:`redact` replaces any registered secret, in raw, URL-encoded and base64
-``user:secret`` forms, with ``***``. URLs additionally lose their userinfo and the values
-of query parameters whose names look like credentials.
+``user:secret`` forms, with ``***``. Independently of registration, :func:`redact` masks
+the values of query parameters whose names look like credentials (``?token=``,
+``X-Amz-Signature=``, ``sig=`` ...), wherever a URL appears in the text: short-lived
+signed links (GitHub's codeload ``?token=``, S3 pre-signed URLs, Azure SAS) are never
+registered but must not reach a log either. URLs additionally lose their userinfo.
 """
 
 from __future__ import annotations
@@ -12,20 +15,27 @@ import base64
 import logging
 import re
 import threading
+from collections import OrderedDict
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 
-_SENSITIVE_QUERY = re.compile(
-    r"(token|key|secret|password|passwd|pwd|auth|sig|signature|credential|code|session|"
-    r"x-amz-[a-z-]+|x-goog-[a-z-]+|se|sp|sv|st|skoid|sktid)$",
-    re.IGNORECASE,
+#: Query parameter names whose values are credentials.
+_SECRET_NAME = (
+    r"(?:[\w.-]*(?:token|key|secret|password|passwd|pwd|auth|signature|credential|session|jwt)"
+    r"|sig|code|x-amz-[\w-]+|x-goog-[\w-]+)"
+)
+_SENSITIVE_QUERY = re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE)
+_QUERY_VALUE_IN_TEXT = re.compile(
+    rf"([?&;]{_SECRET_NAME}=)[^&;\s\"'#<>]+", re.IGNORECASE
 )
 _MIN_SECRET_LENGTH = 4
+#: Registered forms kept at most; the oldest (long-expired tokens) are forgotten first.
+MAX_SECRETS = 4096
 
 _lock = threading.Lock()
-_secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+_secrets: OrderedDict[str, None] = OrderedDict()
+_ordered: tuple[str, ...] | None = ()
 
 
 class Secret(str):
@@ -41,33 +51,40 @@ def register_secret(value: str | None, *, username: str | None = None) -> None:
         return
     forms = {value, quote(value, safe=""), quote_plus(value)}
     forms.add(base64.b64encode(value.encode()).decode())
+    forms.add(base64.b64encode(f":{value}".encode()).decode())
     if username is not None:
         forms.add(base64.b64encode(f"{username}:{value}".encode()).decode())
-    forms.add(base64.b64encode(f":{value}".encode()).decode())
-    global _pattern
+    global _ordered
     with _lock:
-        if forms <= _secrets:
+        if all(f in _secrets for f in forms):
             return
-        _secrets.update(forms)
-        _pattern = None  # recompiled on the next redact(): registering stays cheap
+        for form in forms:
+            _secrets[form] = None
+            _secrets.move_to_end(form)
+        while len(_secrets) > MAX_SECRETS:
+            _secrets.popitem(last=False)
+        _ordered = None
 
 
-def _compiled() -> re.Pattern[str] | None:
-    global _pattern
-    pattern = _pattern
-    if pattern is None and _secrets:
+def _registered() -> tuple[str, ...]:
+    global _ordered
+    ordered = _ordered
+    if ordered is None:
         with _lock:
-            ordered = sorted(_secrets, key=len, reverse=True)
-            pattern = _pattern = re.compile("|".join(re.escape(s) for s in ordered))
-    return pattern
+            ordered = _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+    return ordered
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret replaced by ``***``."""
+    """``text`` with registered secrets and credential-like query values replaced by ``***``."""
     if not text:
         return text
-    pattern = _compiled()
-    return text if pattern is None else pattern.sub(MASK, text)
+    for secret in _registered():
+        if secret in text:
+            text = text.replace(secret, MASK)
+    if "=" in text:
+        text = _QUERY_VALUE_IN_TEXT.sub(rf"\g<1>{MASK}", text)
+    return text
 
 
 def redact_url(url: str) -> str:
@@ -84,7 +101,7 @@ def redact_url(url: str) -> str:
         pieces = []
         for piece in query.split("&"):
             name, sep, _value = piece.partition("=")
-            if sep and _SENSITIVE_QUERY.search(name.replace("%2D", "-")):
+            if sep and _SENSITIVE_QUERY.match(name.replace("%2D", "-")):
                 pieces.append(f"{name}={MASK}")
             else:
                 pieces.append(piece)
@@ -93,11 +110,9 @@ def redact_url(url: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks registered secrets in every record it sees."""
+    """A logging filter that masks secrets in every record it sees."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _secrets:
-            return True
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:

@@ -367,3 +367,86 @@ def test_reset_mid_body_is_a_transport_error(fake_scm_host: object) -> None:
     response = client.get(f"{fake_scm_host.base_url}/big.bin")
     with pytest.raises(TransportError, match="cut off"):
         body_stream(response, client).read()
+
+
+# --- review fixes: cookies, caps, deadlines, TLS ---------------------------------------
+
+
+@responses.activate
+def test_cookies_are_never_stored_or_sent(client: HttpClient) -> None:
+    responses.get(f"{API}/a", status=200, headers={"Set-Cookie": "session=USER_A; Path=/"})
+    responses.get(f"{API}/b", status=200)
+    client.get(f"{API}/a", credentials=[OriginCredentials(API, CREDENTIAL_HEADERS)])
+    client.get(f"{API}/b")
+    assert "Cookie" not in responses.calls[1].request.headers
+    assert len(client.session.cookies) == 0
+
+
+@responses.activate
+def test_retry_after_beyond_the_cap_on_503_fails_at_once(
+    client: HttpClient, sleep: FakeSleep
+) -> None:
+    responses.get(f"{API}/f", status=503, headers={"Retry-After": "100"})
+    with pytest.raises(UpstreamError) as info:
+        client.get(f"{API}/f")
+    assert info.value.attempts == 1
+    assert sleep.calls == []
+
+
+@responses.activate
+def test_exhausted_rate_limit_without_reset_is_not_retried(client: HttpClient) -> None:
+    responses.get(f"{API}/f", status=403, headers={"x-ratelimit-remaining": "0"})
+    with pytest.raises(RateLimitedError):
+        client.get(f"{API}/f")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_attempts_counts_the_attempts_really_made(sleep: FakeSleep) -> None:
+    client = HttpClient(HttpSettings(max_attempts=6, retry_budget=5), sleep=sleep)
+    for _ in range(6):
+        responses.get(f"{API}/f", status=503, headers={"Retry-After": "3"})
+    with pytest.raises(UpstreamError) as info:
+        client.get(f"{API}/f")
+    assert info.value.attempts == len(responses.calls) == 2
+    assert sleep.calls == [3.0]
+
+
+@responses.activate
+def test_no_sleep_runs_past_the_request_deadline() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    client = HttpClient(
+        HttpSettings(request_deadline=10, max_attempts=10, retry_budget=100),
+        sleep=fake_sleep,
+        clock=lambda: now[0],
+    )
+    for _ in range(10):
+        responses.get(f"{API}/f", status=503, headers={"Retry-After": "4"})
+    with pytest.raises(UpstreamError):
+        client.get(f"{API}/f")
+    assert sum(slept) < 10
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_certificate_failures_are_not_retried(client: HttpClient, sleep: FakeSleep) -> None:
+    responses.get(f"{API}/f", body=requests.exceptions.SSLError("certificate verify failed"))
+    with pytest.raises(TransportError, match="certificate"):
+        client.get(f"{API}/f")
+    assert len(responses.calls) == 1
+    assert sleep.calls == []
+
+
+def test_ca_bundle_and_proxies_are_explicit_settings() -> None:
+    client = HttpClient(
+        HttpSettings(verify="/etc/ssl/internal-ca.pem", proxies={"https": "http://127.0.0.1:3128"})
+    )
+    assert client.session.verify == "/etc/ssl/internal-ca.pem"
+    assert client.session.proxies["https"] == "http://127.0.0.1:3128"
+    assert client.session.trust_env is False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from abc import ABC
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -115,18 +114,13 @@ def with_default_host(
 
 # --- helpers for reading integration config ------------------------------------------
 
-_HOST_RE = re.compile(
-    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-    r"(?::[0-9]{1,5})?$"
-)
-
-
 def is_valid_host(host: str) -> bool:
-    """A bare, lower-case host name with an optional ``:port`` (no scheme, path or spaces)."""
-    if not _HOST_RE.match(host):
+    """A bare, lower-case host with an optional non-default ``:port`` (Backstage's rule:
+    writing it into a URL's host leaves it unchanged), e.g. ``ghe.example.net:8443``."""
+    try:
+        return parse_url(f"https://{host}/").host == host
+    except ValueError:
         return False
-    _, _, port = host.partition(":")
-    return not port or (0 < int(port) < 65536 and not port.startswith("0"))
 
 
 def is_valid_url(url: str) -> bool:
@@ -161,12 +155,17 @@ def read_url_key(entry: Config, key: str, *, provider: str) -> str | None:
     value = entry.get_optional_string(key)
     if value is None:
         return None
-    if not is_valid_url(value):
+    parsed = None
+    try:
+        parsed = parse_url(value)
+    except ValueError:
+        pass
+    if parsed is None or parsed.query or parsed.fragment:
         raise entry.error(
             key,
             f"Invalid {provider} integration config, {key} '{redact_url(value)}' is not a "
-            "valid URL; "
-            "write an absolute http(s) URL such as 'https://git.example.com/api'.",
+            "valid URL; write an absolute http(s) URL without query or fragment, such as "
+            "'https://git.example.com/api'.",
         )
     return trim_trailing_slashes(value)
 

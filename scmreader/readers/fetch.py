@@ -30,14 +30,14 @@ from scmreader.readers.base import (
     read_url_response,
 )
 from scmreader.readers.types import ReadTreeResponse, ReadUrlResponse, TreeFilter
-from scmreader.redact import redact_url
-from scmreader.urls import ParsedUrl, parse_url
+from scmreader.redact import redact_url, register_secret
+from scmreader.urls import DEFAULT_PORTS, ParsedUrl, parse_url
 
 if TYPE_CHECKING:
     from scmreader.config import Config
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ENCODED_SEPARATOR = re.compile(r"%(?:2f|5c)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,12 @@ class AllowEntry:
             if url.port is not None:
                 return False
         else:
-            port = url.port if url.port is not None else _DEFAULT_PORTS.get(url.scheme)
+            port = url.port if url.port is not None else DEFAULT_PORTS.get(url.scheme)
             if port is None or not self.ports[0] <= port <= self.ports[1]:
                 return False
         if self.paths:
+            if _ENCODED_SEPARATOR.search(url.path):
+                return False  # servers that decode %2F/%5C before normalising could escape
             path = url.normalized_path
             return any(_path_within(path, allowed) for allowed in self.paths)
         return True
@@ -174,6 +176,8 @@ class FetchUrlReader(BaseUrlReader):
                 f"Reading from '{redact_url(url)}' is not allowed by the backend.reading.allow "
                 "configuration; add the host there if it is trusted."
             )
+        if token:
+            register_secret(token)
         creds = credentials_for(url, {"Authorization": f"Bearer {token}"} if token else None)
         response = self._http.get(
             str(parsed),

@@ -105,7 +105,7 @@ CASES: dict[tuple[str, ...], tuple[int, list[str]]] = {
             "separate Gitiles host); trees are read through it.",
             f"{D}/merge-override.yaml:9: error: integrations.github[0].rawBaseUrl: Invalid "
             "GitHub integration config, rawBaseUrl 'not a url' is not a valid URL; write an "
-            "absolute http(s) URL such as 'https://git.example.com/api'.",
+            "absolute http(s) URL without query or fragment, such as 'https://git.example.com/api'.",
             "invalid: 2 errors, 1 warning in 2 files (3 entries checked)",
         ],
     ),

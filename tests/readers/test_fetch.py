@@ -63,6 +63,10 @@ MATRIX = [
     ([{"host": "foobar.org", "paths": ["/dir1"]}], "https://foobar.org/dir1/x", True),
     ([{"host": "foobar.org", "paths": ["/dir1"]}], "https://foobar.org/dir12", False),
     ([{"host": "Example.COM"}], "https://EXAMPLE.com/test", True),
+    ([{"host": "foobar.org", "paths": ["/dir1/"]}], "https://foobar.org/dir1/..%2Fsecret", False),
+    ([{"host": "foobar.org", "paths": ["/dir1/"]}], "https://foobar.org/dir1/..%5csecret", False),
+    ([{"host": "foobar.org", "paths": ["/dir1/"]}], "https://foobar.org/dir1/%2e%2e/secret", False),
+    ([{"host": "foobar.org", "paths": ["/dir1/"]}], "https://foobar.org/dir1/a%20b", True),
     ([], "https://example.com/test", False),
 ]
 
