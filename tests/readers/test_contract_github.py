@@ -36,3 +36,15 @@ class TestGithubContract(ReaderContract):
             archive_path=r"tarball|_codeload",
             credential_hosts={host.host},
         )
+
+    def test_signed_archive_link_never_reaches_the_logs(
+        self, contract: ContractEnv, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        import logging
+
+        caplog.set_level(logging.DEBUG)
+        list(contract.readers.read_tree(contract.tree_url("")).files())
+        signed = [r for h in contract.hosts for r in h.requests if "token=" in r.raw_query]
+        assert signed, "the fake signs private archive links like GitHub does"
+        assert "AQYV3CODELOAD" not in caplog.text
+        assert "token=***" in caplog.text

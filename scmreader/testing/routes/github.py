@@ -654,6 +654,10 @@ def _codeload_ref(repo: FakeRepo, ref: str, sha: str) -> str:
     return sha
 
 
+#: Prefix of the signed-link tokens the fake puts on private archive redirects.
+_CODELOAD_TOKEN_PREFIX = "AQYV3CODELOAD"
+
+
 def _get_archive(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     if repo is None:
@@ -665,6 +669,9 @@ def _get_archive(host: FakeScmHost, state: GithubState, request: FakeRequest) ->
     fmt = "tar.gz" if request.params["format"] == "tarball" else "zip"
     target = quote(_codeload_ref(repo, ref, sha), safe="/")
     location = f"{codeload_base_url(host)}/{repo.full_name}/legacy.{fmt}/{target}"
+    if repo.full_name.lower() in state.private:
+        # Real GitHub signs private archive links with a short-lived query token.
+        location += f"?token={_CODELOAD_TOKEN_PREFIX}{sha[:20]}"
     return FakeResponse.redirect(location, 302)
 
 
