@@ -6,6 +6,8 @@ hosts) is rejected, and ``str()`` of the result is the canonical string that is 
 :func:`parse_git_url` reads the web URLs of git hosts the way Backstage's ``git-url-parse``
 does, with Backstage 2.0's traversal check made stricter. :func:`default_scm_resolve_url`
 resolves links found in files; :func:`is_glob` and :func:`glob_static_prefix` serve search.
+The path helpers every provider shares live here too: :func:`reject_traversal` (with its
+bounded :func:`decode_fully`), :func:`encode_path` and :func:`is_commit_sha`.
 """
 
 from __future__ import annotations
@@ -15,21 +17,27 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, unquote_to_bytes
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes
 
 from scmreader.errors import InvalidUrlError
 
 __all__ = [
     "DEFAULT_PORTS",
+    "MAX_DECODE_ROUNDS",
+    "TRAVERSAL_MESSAGE",
     "GitUrl",
     "ParsedUrl",
+    "decode_fully",
     "default_scm_resolve_url",
+    "encode_path",
     "encode_uri_component",
     "glob_static_prefix",
+    "is_commit_sha",
     "is_glob",
     "join_url",
     "parse_git_url",
     "parse_url",
+    "reject_traversal",
     "remove_dot_segments",
     "same_origin",
 ]
@@ -40,7 +48,12 @@ DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
 #: Longer URLs are rejected: no SCM URL is this long, and it bounds the decoding work.
 MAX_URL_LENGTH = 65536
 
+#: Backstage's exact wording; :func:`reject_traversal` raises it (for its default ``what``).
 TRAVERSAL_MESSAGE = "Invalid SCM URL: path traversal is not allowed in the URL"
+
+#: A path still changing after this many percent-decoding passes is refused: no real path
+#: is encoded that deeply, and the bound keeps the check linear in the path's length.
+MAX_DECODE_ROUNDS = 10
 
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _WELL_KNOWN_SCHEMES = frozenset(
@@ -422,7 +435,7 @@ def parse_git_url(url: str) -> GitUrl:
 
 
 def _parse_git(parsed: ParsedUrl) -> GitUrl:
-    _reject_traversal(parsed.path)
+    reject_traversal(parsed.path)
     decoded = _decode_strict(parsed.path)
     _reject_decoded_controls(decoded)
     body = decoded[1:]
@@ -510,23 +523,6 @@ def _decode_strict(text: str) -> str:
         raise InvalidUrlError(
             "The URL's path has percent-escapes that are not UTF-8 text; check the link."
         ) from None
-
-
-def _decode_fully(text: str) -> bytes:
-    # Malformed escapes stay as they are and decoding goes on. Backstage's loop stops at
-    # the first failure, so a filepath of '%2e%2e%2fx%zz' never shows its '..'.
-    data = text.encode("utf-8")
-    while True:
-        decoded = unquote_to_bytes(data)
-        if decoded == data:
-            return decoded
-        data = decoded
-
-
-def _reject_traversal(path: str) -> None:
-    for segment in re.split(rb"[/\\]", _decode_fully(path)):
-        if segment in (b".", b".."):
-            raise InvalidUrlError(TRAVERSAL_MESSAGE)
 
 
 def _reject_decoded_controls(text: str) -> None:
@@ -781,14 +777,91 @@ def glob_static_prefix(pattern: str) -> str:
     return "/".join(kept)
 
 
+_URI_COMPONENT_SAFE = "-_.!~*'()"
+
+
 def encode_uri_component(s: str) -> str:
     """JavaScript's ``encodeURIComponent``: everything but ``A-Za-z0-9-_.!~*'()`` escaped."""
+    return _quote_component(s, _URI_COMPONENT_SAFE)
+
+
+def encode_path(path: str, *, keep: str = "") -> str:
+    """A decoded ``/``-separated path percent-encoded segment by segment, ``/`` kept.
+
+    Each segment is encoded like :func:`encode_uri_component` (``a/b c/d`` ->
+    ``a/b%20c/d``), so ``?``, ``#`` and ``%`` in names never change the URL's shape.
+    ``keep`` names extra characters to leave literal: GitHub passes RFC 3986's
+    sub-delimiters, ``:`` and ``@``, which its own ``{+path}`` URL templates leave as they
+    are (and which Backstage, inserting paths unencoded, sends literally too). ``keep``
+    must not contain ``%`` or ``/``.
+    """
+    safe = _URI_COMPONENT_SAFE + keep
+    return "/".join(_quote_component(segment, safe) for segment in path.split("/"))
+
+
+def _quote_component(text: str, safe: str) -> str:
     try:
-        return quote(s, safe="-_.!~*'()")
+        return quote(text, safe=safe)
     except UnicodeEncodeError:
         raise InvalidUrlError(
             "The text contains an unpaired surrogate and cannot be URL-encoded."
         ) from None
+
+
+# --- path checks shared by every provider ---------------------------------------------
+
+_SEPARATOR_RE = re.compile(r"[/\\]")
+_COMMIT_SHA_RE = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+
+
+def decode_fully(text: str) -> str | None:
+    """``text`` percent-decoded until it stops changing; None if it still changes after
+    :data:`MAX_DECODE_ROUNDS` passes.
+
+    Malformed escapes (``%zz``) stay as they are and decoding goes on past them (Backstage's
+    loop stops at the first one, so ``%252e%252e%252fx%25zz`` never shows its ``..``).
+    Bytes that are not UTF-8 become lone surrogates (``errors="surrogateescape"``), so
+    nothing is lost and nothing raises. The caller decides which error a None deserves.
+    """
+    for _ in range(MAX_DECODE_ROUNDS + 1):
+        if "%" not in text:
+            return text
+        decoded = unquote(text, errors="surrogateescape")
+        if decoded == text:
+            return text
+        text = decoded
+    return None
+
+
+def reject_traversal(path: str, *, what: str = "the URL") -> str:
+    """Refuse a path with a ``.`` or ``..`` segment, however often it was percent-encoded.
+
+    ``path`` is decoded with :func:`decode_fully`, then split on ``/`` and ``\\`` (so
+    ``%2F`` and ``%5C`` separate too). Returns the fully decoded path. Raises
+    :class:`InvalidUrlError` ``Invalid SCM URL: path traversal is not allowed in <what>``
+    (exactly :data:`TRAVERSAL_MESSAGE` for the default ``what``), also when the path is
+    encoded more than :data:`MAX_DECODE_ROUNDS` levels deep. Names such as ``..foo`` or
+    ``.well-known`` are fine.
+    """
+    decoded = decode_fully(path)
+    if decoded is None:
+        raise InvalidUrlError(
+            f"Invalid SCM URL: path traversal is not allowed in {what}: it is "
+            f"percent-encoded more than {MAX_DECODE_ROUNDS} levels deep, which only serves to "
+            "hide '..' segments. Decode the path before building the URL."
+        )
+    if any(segment in (".", "..") for segment in _SEPARATOR_RE.split(decoded)):
+        raise InvalidUrlError(f"Invalid SCM URL: path traversal is not allowed in {what}")
+    return decoded
+
+
+def is_commit_sha(value: str) -> bool:
+    """Whether ``value`` is a full git commit id: 40 (SHA-1) or 64 (SHA-256) hex digits.
+
+    Either case is accepted; abbreviated ids are not (they are ambiguous, and a branch may
+    be named like one).
+    """
+    return _COMMIT_SHA_RE.fullmatch(value) is not None
 
 
 def glob_matcher(pattern: str) -> Callable[[str], bool]:

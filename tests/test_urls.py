@@ -20,16 +20,21 @@ from hypothesis import strategies as st
 
 from scmreader.errors import InputError, InvalidUrlError
 from scmreader.urls import (
+    MAX_DECODE_ROUNDS,
     TRAVERSAL_MESSAGE,
     GitUrl,
     ParsedUrl,
+    decode_fully,
     default_scm_resolve_url,
+    encode_path,
     encode_uri_component,
     glob_static_prefix,
+    is_commit_sha,
     is_glob,
     join_url,
     parse_git_url,
     parse_url,
+    reject_traversal,
     remove_dot_segments,
     same_origin,
 )
@@ -990,6 +995,164 @@ def test_encode_uri_component(text: str, encoded: str) -> None:
 def test_encode_uri_component_rejects_lone_surrogates() -> None:
     with pytest.raises(InvalidUrlError):
         encode_uri_component("\ud800")
+
+
+# --- the shared path helpers: reject_traversal, decode_fully, encode_path, is_commit_sha ---
+
+
+def nested(text: str, levels: int) -> str:
+    """``text`` percent-encoded ``levels`` times over (every round changes it)."""
+    for _ in range(levels):
+        text = urllib.parse.quote(text, safe="")
+    return text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "..", ".", "/a/../b", "/a/./b", "a\\..\\b", "/a/%2e%2e/b", "/a/%2E./b", "/a/%252e%252e/b",
+        "a%2F..%2Fb", "a%5C..%5Cb", "a%255C..%255Cb", "%2e", "/x/..", "../x",
+        "%252e%252e%252fx%25zz",  # Backstage's loop stops at %zz; ours decodes past it
+        "/\udcff/%2e%2e",  # a non-UTF-8 byte earlier in the path does not stop the check
+        nested("/a/../b", MAX_DECODE_ROUNDS),
+    ],
+)  # fmt: skip
+def test_reject_traversal_refuses_dot_segments_however_encoded(path: str) -> None:
+    with pytest.raises(InvalidUrlError) as info:
+        reject_traversal(path)
+    assert str(info.value) == TRAVERSAL_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("path", "decoded"),
+    [
+        ("", ""),
+        ("/a/b", "/a/b"),
+        ("/a/..b/c", "/a/..b/c"),
+        ("/a/b../...", "/a/b../..."),
+        ("/.well-known/x", "/.well-known/x"),
+        ("a%2Fb%20c", "a/b c"),
+        ("a%252Fb", "a/b"),
+        ("100%25", "100%"),
+        ("%zz/%2", "%zz/%2"),
+        ("%ff/x", "\udcff/x"),  # not UTF-8: kept as a surrogate escape, nothing raised
+        ("%C3%BCber", "\u00fcber"),
+        (nested("/a b/c", MAX_DECODE_ROUNDS), "/a b/c"),
+    ],
+)
+def test_reject_traversal_returns_the_fully_decoded_path(path: str, decoded: str) -> None:
+    assert reject_traversal(path) == decoded
+    assert decode_fully(path) == decoded
+
+
+def test_reject_traversal_names_what_was_checked() -> None:
+    with pytest.raises(InvalidUrlError) as info:
+        reject_traversal("/a/%2e%2e", what="the archive entry 'x'")
+    assert str(info.value) == (
+        "Invalid SCM URL: path traversal is not allowed in the archive entry 'x'"
+    )
+
+
+def test_decoding_is_bounded_and_over_deep_paths_are_refused() -> None:
+    assert decode_fully(nested("/a b", MAX_DECODE_ROUNDS)) == "/a b"
+    assert decode_fully(nested("/a b", MAX_DECODE_ROUNDS + 1)) is None
+    with pytest.raises(InvalidUrlError, match=f"more than {MAX_DECODE_ROUNDS} levels deep"):
+        reject_traversal(nested("/a b", MAX_DECODE_ROUNDS + 1))
+
+
+def test_a_64k_url_of_nested_escapes_is_refused_after_a_bounded_number_of_passes() -> None:
+    # Each decoding pass strips one '25' here: an unbounded loop needed ~21,000 passes.
+    path = "%" + "25" * ((65536 - 60) // 2) + "2e%2e/x"
+    url = f"https://github.com/o/r/blob/main/{path}"
+    assert len(url) <= 65536
+    calls = 0
+    real_unquote = urllib.parse.unquote
+
+    def counting_unquote(text: str, encoding: str = "utf-8", errors: str = "replace") -> str:
+        nonlocal calls
+        calls += 1
+        return real_unquote(text, encoding, errors)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("scmreader.urls.unquote", counting_unquote)
+        with pytest.raises(InvalidUrlError, match="levels deep"):
+            parse_git_url(url)
+    assert calls == MAX_DECODE_ROUNDS + 1
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.text(st.characters(codec="utf-8", exclude_characters="/\\%"), min_size=1),
+        min_size=1,
+        max_size=5,
+    ).filter(lambda parts: not any(p in (".", "..") for p in parts)),
+    st.integers(min_value=0, max_value=MAX_DECODE_ROUNDS),
+)
+def test_property_reject_traversal_undoes_up_to_the_bound_of_encodings(
+    parts: list[str], levels: int
+) -> None:
+    path = "/".join(parts)
+    assert reject_traversal(nested(path, levels)) == path
+
+
+@given(st.text(max_size=30))
+def test_property_reject_traversal_never_returns_a_dot_segment(text: str) -> None:
+    try:
+        decoded = reject_traversal(text)
+    except InvalidUrlError:
+        return
+    assert not {".", ".."} & set(re.split(r"[/\\]", decoded))
+    assert decoded == decode_fully(decoded)
+
+
+@pytest.mark.parametrize(
+    ("path", "keep", "encoded"),
+    [
+        ("a/b c/d", "", "a/b%20c/d"),
+        ("docs/\u00fcber.md", "", "docs/%C3%BCber.md"),
+        ("a?b#c%d/e", "", "a%3Fb%23c%25d/e"),
+        ("feat+x&y=z:@$,;", "", "feat%2Bx%26y%3Dz%3A%40%24%2C%3B"),
+        ("feat+x&y=z:@$,;", "$&+,;=:@", "feat+x&y=z:@$,;"),
+        ("a?b#c%d e", "$&+,;=:@", "a%3Fb%23c%25d%20e"),  # keep never lets these through
+        ("/lead/and/trail/", "", "/lead/and/trail/"),
+        ("", "", ""),
+    ],
+)
+def test_encode_path(path: str, keep: str, encoded: str) -> None:
+    assert encode_path(path, keep=keep) == encoded
+
+
+@given(st.text(max_size=40), st.sampled_from(["", "$&+,;=:@"]))
+def test_property_encode_path_keeps_slashes_and_round_trips(path: str, keep: str) -> None:
+    try:
+        encoded = encode_path(path, keep=keep)
+    except InvalidUrlError:
+        return
+    assert encoded.count("/") == path.count("/")
+    assert urllib.parse.unquote(encoded, errors="strict") == path
+    for segment in encoded.split("/"):
+        assert "?" not in segment and "#" not in segment
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7911bbf080089e7a36f407e65304eec9c0991d7d", True),
+        ("7911BBF080089E7A36F407E65304EEC9C0991D7D", True),
+        ("a" * 64, True),  # SHA-256 repositories
+        ("7911bbf", False),  # abbreviated ids are refs to resolve, not shas
+        ("a" * 39, False),
+        ("a" * 41, False),
+        ("a" * 63, False),
+        ("g" * 40, False),
+        ("7911bbf080089e7a36f407e65304eec9c0991d7d\n", False),
+        ("", False),
+        ("main", False),
+    ],
+)
+def test_is_commit_sha(value: str, expected: bool) -> None:
+    assert is_commit_sha(value) is expected
 
 
 # --- properties -----------------------------------------------------------------------

@@ -2,22 +2,41 @@
 
 Config side: typed secret readers and Basic-auth header values. URL side: a
 ``URLSearchParams`` work-alike (Backstage builds most query strings with it, and its
-form encoding is what the hosts see), path re-encoding, strict percent-decoding, the
-path-traversal check and the one way to word an unusable URL.
+form encoding is what the hosts see), strict percent-decoding and the one way to word an
+unusable URL. ``encode_path`` and ``reject_traversal`` are :mod:`scmreader.urls`' own,
+re-exported here for the provider modules that import them from this module.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
-import re
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import parse_qsl, quote_plus, unquote_to_bytes
 
-from scmreader.errors import InvalidUrlError
+from scmreader.errors import ConfigError, InvalidUrlError
 from scmreader.integrations.base import read_secret
 from scmreader.redact import Secret, redact_url, register_secret
-from scmreader.urls import TRAVERSAL_MESSAGE, ParsedUrl, encode_uri_component, parse_url
+from scmreader.urls import ParsedUrl, encode_path, parse_url, reject_traversal
+
+__all__ = [
+    "RequestOptions",
+    "SearchParams",
+    "basic_auth",
+    "decode_component",
+    "encode_path",
+    "form_encode",
+    "missing_value",
+    "multiline_secret",
+    "optional_trimmed",
+    "read_endpoint",
+    "reject_traversal",
+    "replace_fragment",
+    "required_secret",
+    "secret",
+    "url_error",
+    "with_query",
+]
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -38,19 +57,33 @@ def secret(entry: Config, key: str, *, strip: bool = True) -> Secret | None:
     return None if value is None else Secret(value)
 
 
+def missing_value(entry: Config, key: str) -> ConfigError:
+    """The "missing required" ConfigError for ``key`` (with its path, file and line)."""
+    return entry.error(key, "Missing required config value; add it to the configuration")
+
+
 def required_secret(entry: Config, key: str, *, strip: bool = True) -> Secret:
-    """Like :func:`secret`, but a missing key is the usual "missing required" ConfigError."""
+    """Like :func:`secret`, but a missing or empty value is a "missing required" ConfigError."""
     value = secret(entry, key, strip=strip)
-    # get_string raises when the key is missing, the only way value can be None.
-    return value if value is not None else Secret(entry.get_string(key))
+    if not value:
+        raise missing_value(entry, key)
+    return value
 
 
-def multiline_secret(entry: Config, key: str, *, strip: bool = False) -> Secret | None:
-    """A secret that may span lines (PEM or PGP keys): registered for redaction, never
-    checked for header-safe characters because it is never sent in a header."""
+def multiline_secret(
+    entry: Config, key: str, *, strip: bool = False, unescape_newlines: bool = False
+) -> Secret | None:
+    """A secret that may span lines (PEM or PGP keys): registered for redaction as one
+    value, never checked for header-safe characters because it is never sent in a header.
+
+    ``unescape_newlines`` turns literal ``\\n`` into line breaks first (keys pasted into
+    one-line environment variables); the value is registered as it is returned.
+    """
     value = entry.get_optional_string(key)
     if value is None:
         return None
+    if unescape_newlines:
+        value = value.replace("\\n", "\n")
     if strip:
         value = value.strip()
     register_secret(value)
@@ -126,11 +159,6 @@ def replace_fragment(url: str, fragment: str) -> str:
     return f"{url.split('#', 1)[0]}#{fragment}"
 
 
-def encode_path(path: str) -> str:
-    """A decoded ``a/b c/d`` path encoded segment by segment (``a/b%20c/d``)."""
-    return "/".join(encode_uri_component(segment) for segment in path.split("/"))
-
-
 def decode_component(text: str, url: str) -> str:
     """``text`` percent-decoded once as UTF-8; InvalidUrlError when that fails."""
     try:
@@ -139,21 +167,6 @@ def decode_component(text: str, url: str) -> str:
         raise url_error(
             url, "has percent-escapes that are not UTF-8 text", "check how the link was copied"
         ) from None
-
-
-_MAX_DECODES = 16
-
-
-def reject_traversal(text: str) -> None:
-    """InvalidUrlError when a ``.``/``..`` segment appears, however often it was encoded."""
-    for _ in range(_MAX_DECODES):
-        if any(s in (".", "..") for s in re.split(r"[/\\]", text)):
-            raise InvalidUrlError(TRAVERSAL_MESSAGE)
-        decoded = unquote_to_bytes(text).decode("utf-8", "surrogateescape")
-        if decoded == text:
-            return
-        text = decoded
-    raise InvalidUrlError(TRAVERSAL_MESSAGE)
 
 
 def url_error(url: str, problem: str, hint: str) -> InvalidUrlError:

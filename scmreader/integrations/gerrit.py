@@ -10,13 +10,13 @@ Browse URLs are Gitiles URLs::
 
     {gitilesBaseUrl}/{project}/+/refs/heads/{branch}/{path}
     {gitilesBaseUrl}/{project}/+/refs/tags/{tag}/{path}
-    {gitilesBaseUrl}/{project}/+/{40-hex commit sha}/{path}
+    {gitilesBaseUrl}/{project}/+/{full commit sha}/{path}
     {gitilesBaseUrl}/{project}/+/HEAD/{path}
 
 A branch or tag is one path segment (as in Backstage): ``refs/heads/feature/x/a.md`` is
 branch ``feature`` and path ``x/a.md``. Unlike Backstage, path segments are
 percent-decoded once (and encoded again when an API URL is built), and ``.``/``..``
-segments are refused.
+segments are refused however often they were encoded (:func:`scmreader.urls.reject_traversal`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ from scmreader.integrations.base import (
     read_url_key,
 )
 from scmreader.redact import Secret, redact, redact_url, register_secret
-from scmreader.urls import encode_uri_component, join_url, parse_url
+from scmreader.urls import (
+    encode_path,
+    encode_uri_component,
+    is_commit_sha,
+    join_url,
+    parse_url,
+    reject_traversal,
+)
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -80,7 +87,6 @@ XSSI_PREFIX = ")]}'"
 
 GitilesRefType = Literal["sha", "branch", "tag", "head"]
 
-_SHA_RE = re.compile(r"[0-9a-fA-F]{40}")
 _REF_RE = re.compile(r"^refs/(heads|tags)/(.*?)(?:/|$)")
 
 
@@ -222,11 +228,12 @@ class GitilesUrlRef:
 
 
 def _segments(path: str, url: str) -> list[str]:
+    """The ``/``-separated segments of ``path``, each percent-decoded once."""
     parts = [unquote(p) for p in path.split("/") if p]
-    if any(p in (".", "..") or "/" in p or "\0" in p for p in parts):
+    if any("/" in p or "\0" in p for p in parts):
         raise InvalidUrlError(
-            f"Invalid SCM URL: path traversal is not allowed in the URL {redact_url(url)}; "
-            "remove '.' and '..' segments (also encoded ones)."
+            f"The URL {redact_url(url)} has an encoded '/' (%2F) or NUL (%00) inside a path "
+            "segment; Gitiles URLs separate project, ref and path with plain '/'."
         )
     return parts
 
@@ -257,6 +264,7 @@ def parse_gitiles_url_ref(config: GerritIntegrationConfig, url: str) -> GitilesU
     parsed = parse_url(url)
     base = _gitiles_base_path(config)
     raw = parsed.path
+    reject_traversal(raw, what=f"the URL {redact_url(url)}")
     attempts = [raw[2:], raw] if raw.startswith("/a/") else [raw]
     split = None
     for candidate in attempts:
@@ -265,7 +273,7 @@ def parse_gitiles_url_ref(config: GerritIntegrationConfig, url: str) -> GitilesU
             break
     expected = (
         f"expected {config.gitiles_base_url}/<project>/+/refs/heads/<branch>/<path> "
-        "(or refs/tags/<tag>, HEAD or a 40-character commit sha instead of refs/heads/<branch>)"
+        "(or refs/tags/<tag>, HEAD or a full commit sha instead of refs/heads/<branch>)"
     )
     if split is None:
         raise InvalidUrlError(f"Unable to parse gitiles url: {redact_url(url)}; {expected}.")
@@ -278,7 +286,7 @@ def parse_gitiles_url_ref(config: GerritIntegrationConfig, url: str) -> GitilesU
     ref_type: GitilesRefType
     if rest[0] == "HEAD":
         ref, ref_type, path_parts, raw_ref = "HEAD", "head", rest[1:], raw_rest[:1]
-    elif _SHA_RE.fullmatch(rest[0]):
+    elif is_commit_sha(rest[0]):
         ref, ref_type, path_parts, raw_ref = rest[0].lower(), "sha", rest[1:], raw_rest[:1]
     else:
         match = _REF_RE.match("/".join(rest))
@@ -293,11 +301,6 @@ def parse_gitiles_url_ref(config: GerritIntegrationConfig, url: str) -> GitilesU
     return GitilesUrlRef(
         project=project, path=path, ref=ref, ref_type=ref_type, base_path=base_path
     )
-
-
-def _encode_path(path: str) -> str:
-    """Each ``/``-separated segment URL-encoded (``encodeURIComponent``), slashes kept."""
-    return "/".join(encode_uri_component(segment) for segment in path.split("/"))
 
 
 def get_authentication_prefix(config: GerritIntegrationConfig) -> str:
@@ -334,10 +337,10 @@ def build_gerrit_gitiles_archive_url(
     ``revision`` is anything Gitiles resolves: ``refs/heads/main``, ``refs/tags/v1``, a sha
     or ``HEAD``. The archive holds the tree at ``path`` with no top-level folder.
     """
-    suffix = ".tar.gz" if path in ("", "/") else f"/{_encode_path(path.strip('/'))}.tar.gz"
+    suffix = ".tar.gz" if path in ("", "/") else f"/{encode_path(path.strip('/'))}.tar.gz"
     return (
-        f"{get_gitiles_authentication_url(config)}/{_encode_path(project)}"
-        f"/+archive/{_encode_path(revision)}{suffix}"
+        f"{get_gitiles_authentication_url(config)}/{encode_path(project)}"
+        f"/+archive/{encode_path(revision)}{suffix}"
     )
 
 
@@ -436,7 +439,7 @@ def get_gerrit_projects_api_url(config: GerritIntegrationConfig) -> str:
 def get_gerrit_clone_repo_url(config: GerritIntegrationConfig, url: str) -> str:
     """``{cloneUrl}{/a/|/}{project}`` for the project of a browse URL (for git clients)."""
     ref = parse_gitiles_url_ref(config, url)
-    return f"{config.clone_url}{get_authentication_prefix(config)}{_encode_path(ref.project)}"
+    return f"{config.clone_url}{get_authentication_prefix(config)}{encode_path(ref.project)}"
 
 
 def get_gitiles_tree_json_url(
@@ -452,11 +455,11 @@ def get_gitiles_tree_json_url(
     With ``recursive`` every file below is listed, named relative to ``path``. The root
     needs the trailing slash (``+/{rev}`` alone is the commit, not its tree).
     """
-    where = _encode_path(path.strip("/")) if path.strip("/") else ""
+    where = encode_path(path.strip("/")) if path.strip("/") else ""
     query = "?format=JSON&recursive=1" if recursive else "?format=JSON"
     return (
-        f"{get_gitiles_authentication_url(config)}/{_encode_path(project)}"
-        f"/+/{_encode_path(revision)}/{where}{query}"
+        f"{get_gitiles_authentication_url(config)}/{encode_path(project)}"
+        f"/+/{encode_path(revision)}/{where}{query}"
     )
 
 
@@ -465,8 +468,8 @@ def build_gerrit_gitiles_url(
 ) -> str:
     """The Gitiles browse URL of a file on a branch."""
     return (
-        f"{config.gitiles_base_url}/{_encode_path(project)}/+/refs/heads/"
-        f"{_encode_path(branch)}/{_encode_path(file_path.lstrip('/'))}"
+        f"{config.gitiles_base_url}/{encode_path(project)}/+/refs/heads/"
+        f"{encode_path(branch)}/{encode_path(file_path.lstrip('/'))}"
     )
 
 
@@ -475,8 +478,8 @@ def build_gerrit_edit_url(
 ) -> str:
     """The Gerrit web editor URL of a file on a branch (Gerrit 3.9+)."""
     return (
-        f"{config.base_url}/admin/repos/edit/repo/{_encode_path(project)}/branch/refs/heads/"
-        f"{_encode_path(branch)}/file/{_encode_path(file_path.lstrip('/'))}"
+        f"{config.base_url}/admin/repos/edit/repo/{encode_path(project)}/branch/refs/heads/"
+        f"{encode_path(branch)}/file/{encode_path(file_path.lstrip('/'))}"
     )
 
 

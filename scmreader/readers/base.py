@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import unquote
 
-from scmreader.errors import NotFoundError, NotImplementedByReaderError
+from scmreader.errors import NotFoundError, NotImplementedByReaderError, NotModifiedError
 from scmreader.readers.types import (
     ReadTreeResponse,
     ReadUrlResponse,
@@ -17,6 +17,7 @@ from scmreader.readers.types import (
     TreeFilter,
     UrlReaderService,
 )
+from scmreader.redact import redact_url
 from scmreader.urls import ParsedUrl, is_glob, parse_url
 
 if TYPE_CHECKING:
@@ -143,6 +144,17 @@ class BaseUrlReader:
             f"Unsupported search pattern URL: {type(self).__name__} cannot search with glob "
             "patterns; use a URL without * or ?."
         )
+
+    @staticmethod
+    def _raise_if_not_modified(url: str, etag: str | None, current: str) -> None:
+        """NotModifiedError when the caller's ``etag`` equals ``current``, the revision
+        (commit or blob id) the reader just looked up, before anything is downloaded."""
+        if etag and etag == current:
+            raise NotModifiedError(
+                f"{redact_url(url)} has not changed (etag {etag}); keep using the copy read "
+                "with that etag.",
+                etag=etag,
+            )
 
     def __repr__(self) -> str:
         return f"{self.name}{{host={self._host},authed={str(self._authed).lower()}}}"

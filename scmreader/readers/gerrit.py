@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import re
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -28,7 +27,6 @@ from scmreader.errors import (
     ConfigError,
     InvalidUrlError,
     NotFoundError,
-    NotModifiedError,
     UpstreamError,
 )
 from scmreader.http import body_stream, credentials_for, raise_for_status, unexpected_answer
@@ -57,9 +55,10 @@ from scmreader.readers.types import (
 from scmreader.redact import redact_url
 from scmreader.urls import (
     ParsedUrl,
-    encode_uri_component,
+    encode_path,
     glob_matcher,
     glob_static_prefix,
+    is_commit_sha,
     is_glob,
 )
 
@@ -68,8 +67,6 @@ if TYPE_CHECKING:
 
     from scmreader.http import HttpClient, OriginCredentials
     from scmreader.readers.tree import TreeResponseFactory
-
-_SHA_RE = re.compile(r"[0-9a-f]{40}")
 
 
 class GerritUrlReader(BaseUrlReader):
@@ -122,8 +119,7 @@ class GerritUrlReader(BaseUrlReader):
             )
         commit, branch = self._file_target(ref, url)
         new_etag = self._file_etag(ref, url, commit, branch)
-        if etag and etag == new_etag:
-            raise NotModifiedError(f"{redact_url(url)} has not changed (etag {etag}).", etag=etag)
+        self._raise_if_not_modified(url, etag, new_etag)
         content_url = build_gerrit_file_content_api_url(
             self.config, ref.project, ref.path, branch=branch, commit=commit
         )
@@ -193,8 +189,7 @@ class GerritUrlReader(BaseUrlReader):
         ref = self._parse(url)
         get_gitiles_authentication_url(self.config)  # ConfigError before any request
         commit = self._commit(ref, url)
-        if etag and etag == commit:
-            raise NotModifiedError(f"{redact_url(url)} has not changed (etag {etag}).", etag=etag)
+        self._raise_if_not_modified(url, etag, commit)
         archive_url = build_gerrit_gitiles_archive_url(self.config, ref.project, commit, ref.path)
         response = self._get(archive_url)
         if response.status_code == 404 or (response.status_code == 400 and not ref.is_root):
@@ -234,8 +229,7 @@ class GerritUrlReader(BaseUrlReader):
         pattern = ref.path.strip("/")
         matches = glob_matcher(pattern)
         commit = self._commit(ref, url)
-        if etag and etag == commit:
-            raise NotModifiedError(f"{redact_url(url)} has not changed (etag {etag}).", etag=etag)
+        self._raise_if_not_modified(url, etag, commit)
         prefix = glob_static_prefix(pattern)
         listing_url = get_gitiles_tree_json_url(
             self.config, ref.project, commit, prefix, recursive=True
@@ -248,7 +242,7 @@ class GerritUrlReader(BaseUrlReader):
             path = f"{prefix}/{name}" if prefix else name
             if not matches(path):
                 continue
-            file_url = f"{ref.base_path}/{_encode_path(path)}"
+            file_url = f"{ref.base_path}/{encode_path(path)}"
             fetch = partial(self._content_at, ref.project, commit, path, file_url)
             files.append(SearchResponseFile(url=file_url, _content=fetch))
         return SearchResponse(files=files, etag=commit)
@@ -301,7 +295,7 @@ class GerritUrlReader(BaseUrlReader):
     @staticmethod
     def _sha(data: Any, key: str, api_url: str) -> str:
         value = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(value, str) or not _SHA_RE.fullmatch(value):
+        if not isinstance(value, str) or not is_commit_sha(value):
             raise UpstreamError(
                 f"The answer of {redact_url(api_url)} has no commit sha in '{key}'; the host "
                 "or a proxy in between sent something unexpected.",
@@ -395,10 +389,6 @@ class _Base64Decoder(io.RawIOBase):
         if not self.closed:
             self._source.close()
         super().close()
-
-
-def _encode_path(path: str) -> str:
-    return "/".join(encode_uri_component(s) for s in path.split("/"))
 
 
 def _create(context: ReaderContext) -> list[ReaderTuple]:

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import (
@@ -60,9 +59,8 @@ from scmreader.integrations.github import (
     GithubCredentialsProvider,
     GithubIntegration,
     github_file_fetch_url,
-    parse_rate_limit_info,
 )
-from scmreader.integrations.github.core import encode_path
+from scmreader.integrations.github.core import GITHUB_PATH_KEEP
 from scmreader.readers.base import (
     BaseUrlReader,
     ReaderContext,
@@ -81,9 +79,11 @@ from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
     GitUrl,
     ParsedUrl,
+    encode_path,
     encode_uri_component,
     glob_matcher,
     glob_static_prefix,
+    is_commit_sha,
     is_glob,
     parse_git_url,
     parse_url,
@@ -95,10 +95,13 @@ if TYPE_CHECKING:
     from scmreader.http import HttpClient
     from scmreader.readers.tree import TreeResponseFactory
 
-_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _API_ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _RAW_ACCEPT = "application/vnd.github.v3.raw"
 _SHA_ACCEPT = "application/vnd.github.sha"
+_RATE_LIMIT_HINT = (
+    "GitHub gives a GitHub App installation (integrations.github[].apps) a higher limit than "
+    "a personal token."
+)
 
 # --- glob matching ---------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ class _Repo:
 
     @property
     def path(self) -> str:
-        return f"{encode_path(self.owner)}/{encode_path(self.name)}"
+        return encode_path(f"{self.owner}/{self.name}", keep=GITHUB_PATH_KEEP)
 
 
 class GithubUrlReader(BaseUrlReader):
@@ -212,13 +215,8 @@ class GithubUrlReader(BaseUrlReader):
                 path=path,
                 has_token=bool(credentials.token),
             )
-            response = self._http.get(
-                fetch_url,
-                headers=headers,
-                credentials=self._auth(credentials),
-                check_redirect=self._any_http_hop,
-            )
-            self._check(response, what=url)
+            response = self._get(fetch_url, credentials, what=url, headers=headers, api=False)
+            raise_for_status(response, what=url)
             return response
 
         if self._uses_api(credentials):
@@ -252,14 +250,11 @@ class GithubUrlReader(BaseUrlReader):
             return self._commit_sha(repo, ref, credentials, etag), path
 
         sha, path = self._with_ref(repo, segments, credentials, lookup)
-        if etag == sha:
-            raise NotModifiedError(f"{redact_url(url)} is still at commit {sha}.", etag=sha)
-        response = self._http.get(
-            f"{api}/repos/{repo.path}/tarball/{sha}",
-            credentials=self._auth(credentials),
-            check_redirect=self._any_http_hop,
+        self._raise_if_not_modified(url, etag, sha)
+        response = self._get(
+            f"{api}/repos/{repo.path}/tarball/{sha}", credentials, what=url, api=False
         )
-        self._check(response, what=url)
+        raise_for_status(response, what=url)
         return self._tree.from_tar_archive(
             body_stream(response, self._http),
             etag=sha,
@@ -292,8 +287,7 @@ class GithubUrlReader(BaseUrlReader):
             return ref, rest, self._commit_sha(repo, ref, credentials, etag)
 
         ref, pattern, sha = self._with_ref(repo, segments, credentials, lookup)
-        if etag == sha:
-            raise NotModifiedError(f"{redact_url(url)} is still at commit {sha}.", etag=sha)
+        self._raise_if_not_modified(url, etag, sha)
         pattern = pattern.lstrip("/")
         matches = glob_matcher(pattern)
         trees = f"{api}/repos/{repo.path}/git/trees"
@@ -303,10 +297,11 @@ class GithubUrlReader(BaseUrlReader):
         else:
             blobs = _blobs(listing, "")
         base = parse_url(url)
-        prefix = f"{base.scheme}://{base.host}/{repo.path}/{git.filepathtype}/{encode_path(ref)}"
+        ref_path = encode_path(ref, keep=GITHUB_PATH_KEEP)
+        prefix = f"{base.scheme}://{base.host}/{repo.path}/{git.filepathtype}/{ref_path}"
         files = [
             SearchResponseFile(
-                url=f"{prefix}/{encode_path(path)}",
+                url=f"{prefix}/{encode_path(path, keep=GITHUB_PATH_KEEP)}",
                 _content=self._blob_reader(api, repo, blob_sha, credentials),
             )
             for path, blob_sha in blobs
@@ -432,7 +427,8 @@ class GithubUrlReader(BaseUrlReader):
         api = self._config.api_base_url
         names: list[str] = []
         for kind in ("heads", "tags"):
-            url = f"{api}/repos/{repo.path}/git/matching-refs/{kind}/{encode_path(first)}"
+            first_path = encode_path(first, keep=GITHUB_PATH_KEEP)
+            url = f"{api}/repos/{repo.path}/git/matching-refs/{kind}/{first_path}"
             items = self._get_json_any(url, credentials, url)
             if not isinstance(items, list):
                 items = []
@@ -474,11 +470,9 @@ class GithubUrlReader(BaseUrlReader):
         """The commit sha of ``ref``; NotModifiedError when it equals ``etag`` (304)."""
         url = f"{self._config.api_base_url}/repos/{repo.path}/commits/{encode_uri_component(ref)}"
         headers = {**_API_ACCEPT, "Accept": _SHA_ACCEPT}
-        if etag and _SHA_RE.fullmatch(etag):
+        if etag and is_commit_sha(etag):
             headers["If-None-Match"] = f'"{etag}"'
-        response = self._http.get(
-            url, headers=headers, credentials=self._auth(credentials), check_redirect=self._api_hop
-        )
+        response = self._get(url, credentials, what=url, headers=headers)
         status = response.status_code
         if status == 304:
             response.close()
@@ -492,9 +486,9 @@ class GithubUrlReader(BaseUrlReader):
                 status=404,
                 url=redact_url(url),
             )
-        self._check(response, what=url)
+        raise_for_status(response, what=url)
         sha = response.text.strip()
-        if not _SHA_RE.fullmatch(sha):
+        if not is_commit_sha(sha):
             raise unexpected_answer(response, "is not a commit sha")
         return sha
 
@@ -533,47 +527,49 @@ class GithubUrlReader(BaseUrlReader):
                 "another host; scmreader only follows API redirects within the API host."
             )
 
-    def _any_http_hop(self, target: ParsedUrl) -> None:
-        # parse_url already limits hops to http(s); HttpClient refuses https -> http.
-        return None
+    def _get(
+        self,
+        url: str,
+        credentials: GithubCredentials,
+        *,
+        what: str,
+        headers: Mapping[str, str] | None = None,
+        api: bool = True,
+    ) -> requests.Response:
+        """GET ``url`` through the shared client, which retries and raises RateLimitedError.
 
-    def _check(self, response: requests.Response, *, what: str) -> None:
-        if response.status_code < 300:
-            return
-        if parse_rate_limit_info(response).is_rate_limited:
-            reset = response.headers.get("x-ratelimit-reset", "")
-            response.close()
-            reset_at = (
-                datetime.fromtimestamp(int(reset), tz=UTC) if reset.strip().isdigit() else None
+        API requests may only be redirected within the API's origin; downloads (``api=False``:
+        files, tarballs) may go to any http(s) host, as GitHub sends them to codeload (the
+        client refuses https -> http and drops credentials once the chain leaves their
+        origin). A rate limit gets the URL being read and GitHub's advice added.
+        """
+        try:
+            return self._http.get(
+                url,
+                headers=headers,
+                credentials=self._auth(credentials),
+                check_redirect=self._api_hop if api else None,
             )
+        except RateLimitedError as exc:
+            shown = redact_url(what)
+            prefix = "" if shown in str(exc) else f"{shown} could not be read: "
             raise RateLimitedError(
-                f"{redact_url(what)} could not be read: rate limit exceeded"
-                + (f", resets at {reset_at.isoformat()}" if reset_at else "")
-                + ". Use a token (or a GitHub App) with a higher limit, or read less often.",
-                status=response.status_code,
-                url=redact_url(response.url),
-                reset_at=reset_at,
-            )
+                f"{prefix}{exc} {_RATE_LIMIT_HINT}",
+                status=exc.status,
+                url=exc.url,
+                reset_at=exc.reset_at,
+            ) from None
+
+    def _get_ok(self, url: str, credentials: GithubCredentials, what: str) -> requests.Response:
+        response = self._get(url, credentials, what=what, headers=_API_ACCEPT)
         raise_for_status(response, what=what)
+        return response
 
     def _get_json_any(self, url: str, credentials: GithubCredentials, what: str) -> Any:
-        response = self._http.get(
-            url,
-            headers=_API_ACCEPT,
-            credentials=self._auth(credentials),
-            check_redirect=self._api_hop,
-        )
-        self._check(response, what=what)
-        return parse_json(response)
+        return parse_json(self._get_ok(url, credentials, what))
 
     def _get_json(self, url: str, credentials: GithubCredentials, what: str) -> dict[str, Any]:
-        response = self._http.get(
-            url,
-            headers=_API_ACCEPT,
-            credentials=self._auth(credentials),
-            check_redirect=self._api_hop,
-        )
-        self._check(response, what=what)
+        response = self._get_ok(url, credentials, what)
         body = parse_json(response)
         if not isinstance(body, dict):
             raise unexpected_answer(response, "is not a JSON object")

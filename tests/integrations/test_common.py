@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scmreader import urls
 from scmreader.config import Config
 from scmreader.errors import ConfigError, InvalidUrlError
+from scmreader.integrations import _common
 from scmreader.integrations._common import (
     SearchParams,
     basic_auth,
@@ -89,10 +91,20 @@ def test_with_query_and_replace_fragment() -> None:
     assert replace_fragment("https://h/a", "7") == "https://h/a#7"
 
 
+def test_path_helpers_are_the_ones_from_urls() -> None:
+    # One implementation: the provider modules that import them from here get urls' own.
+    assert _common.encode_path is urls.encode_path
+    assert _common.reject_traversal is urls.reject_traversal
+
+
 @pytest.mark.parametrize(
     "path",
-    ["/a/../b", "/a/%2e%2e/b", "/a/%252e%252e%252fb", "a\\..\\b", "..", "/./x", "%2E"],
-)
+    [
+        "/a/../b", "/a/%2e%2e/b", "/a/%252e%252e%252fb", "a\\..\\b", "..", "/./x", "%2E",
+        "/%ff/%252e%252e/x",  # a non-UTF-8 byte before a twice-encoded '..' (used to crash)
+        "/%ff/%" + "25" * 12 + "2e",  # encoded past the bound
+    ],
+)  # fmt: skip
 def test_traversal_is_rejected_however_encoded(path: str) -> None:
     with pytest.raises(InvalidUrlError, match="path traversal"):
         reject_traversal(path)
@@ -122,7 +134,7 @@ def test_secrets_are_wrapped_registered_and_checked() -> None:
 
 def test_multiline_and_required_secrets() -> None:
     pem = "-----BEGIN KEY-----\nabcdefgh\n-----END KEY-----\n"
-    entry = Config({"key": pem, "token": "abcd-efgh"})
+    entry = Config({"key": pem, "token": "abcd-efgh", "empty": "  "})
     value = multiline_secret(entry, "key")
     assert value == pem and repr(value) == "'***'"
     assert multiline_secret(entry, "key", strip=True) == pem.strip()
@@ -130,6 +142,21 @@ def test_multiline_and_required_secrets() -> None:
     with pytest.raises(ConfigError, match="Missing required") as info:
         required_secret(entry, "nope")
     assert info.value.key_path == "nope"
+    with pytest.raises(ConfigError, match="Missing required") as info:
+        required_secret(entry, "empty")
+    assert info.value.key_path == "empty"
+
+
+def test_multiline_secret_unescapes_newlines_and_registers_the_whole_value() -> None:
+    body = "bXVsdGlsaW5lLXNlY3JldC1ib2R5LTc3"
+    escaped = f"  -----BEGIN KEY-----\\n{body}\\n-----END KEY-----\\n  "
+    entry = Config({"key": escaped})
+    assert multiline_secret(entry, "key") == escaped  # unchanged unless asked
+    value = multiline_secret(entry, "key", strip=True, unescape_newlines=True)
+    assert value == f"-----BEGIN KEY-----\n{body}\n-----END KEY-----"
+    assert redact(f"key: {value}!") == "key: ***!"
+    # One registration for the whole key, not one per line (the redactor stays small).
+    assert redact(f"line: {body}") == f"line: {body}"
 
 
 def test_basic_auth_value_is_redacted() -> None:

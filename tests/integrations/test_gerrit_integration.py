@@ -176,6 +176,8 @@ def test_no_default_host_and_registry_wiring() -> None:
         (f"{G}/proj/+/HEAD/src/a.ts", "proj", "HEAD", "head", "src/a.ts", f"{G}/proj/+/HEAD"),
         (f"{G}/proj/+/{SHA}/src", "proj", SHA, "sha", "src", f"{G}/proj/+/{SHA}"),
         (f"{G}/proj/+/{SHA.upper()}", "proj", SHA, "sha", "/", f"{G}/proj/+/{SHA.upper()}"),
+        (f"{G}/proj/+/{'ab' * 32}/a", "proj", "ab" * 32, "sha", "a",
+         f"{G}/proj/+/{'ab' * 32}"),  # SHA-256 repositories
         (f"{G}/proj/+/refs/heads/main", "proj", "main", "branch", "/",
          f"{G}/proj/+/refs/heads/main"),
         (f"{G}/a/b/c/+/refs/heads/feature/x/y.md", "a/b/c", "feature", "branch", "x/y.md",
@@ -219,6 +221,11 @@ def test_parse_gitiles_url_ref(
         ),
         (f"{G}/proj/+/refs/heads/main/%2e%2e/%2e%2e/etc/passwd", "path traversal"),
         (f"{G}/proj/+/refs/heads/main/a%2F..%2Fb", "path traversal"),
+        (f"{G}/proj/+/refs/heads/main/%252e%252e/x", "path traversal"),
+        (f"{G}/%2E%2E/+/refs/heads/main/x", "path traversal"),
+        (f"{G}/proj/+/refs/heads/main/%{'25' * 12}2e/x", "levels deep"),
+        (f"{G}/proj/+/refs/heads/main/a%2Fb", "encoded '/' (%2F)"),
+        (f"{G}/proj/+/refs/heads/main/a%00b", "NUL (%00)"),
         ("gerrit.example.com/plugins/gitiles/p/+/HEAD/x", "not absolute"),
     ],
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import string
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -23,6 +25,9 @@ from scmreader.integrations.github import (
     read_github_integration_configs,
     replace_github_url_type,
 )
+from scmreader.integrations.github.core import GITHUB_PATH_KEEP
+from scmreader.redact import redact
+from scmreader.urls import encode_path
 
 GITHUB_COM = GithubIntegrationConfig(
     host="github.com",
@@ -153,6 +158,16 @@ def test_apps_are_read_with_numeric_ids_lowercased_owners_and_real_newlines() ->
     assert second.webhook_secret == "hook-secret-value"
 
 
+def test_private_key_is_registered_for_redaction_as_one_value() -> None:
+    body = "Z2l0aHViLWFwcC1rZXktYm9keS0wMDQy"
+    pem = f"-----BEGIN RSA PRIVATE KEY-----\\n{body}\\n-----END RSA PRIVATE KEY-----"
+    [config] = read({"apps": [app(privateKey=f"  {pem}\n")]}).apps
+    assert config.private_key == pem.replace("\\n", "\n") + "\n"
+    assert redact(f"key={config.private_key}") == "key=***\n"
+    # The shared multiline_secret registers the whole key, not each of its lines.
+    assert redact(body) == body
+
+
 @pytest.mark.parametrize(
     ("missing", "key"),
     [("clientSecret", "clientSecret"), ("privateKey", "privateKey"), ("appId", "appId")],
@@ -162,6 +177,13 @@ def test_missing_app_fields_name_the_key(missing: str, key: str) -> None:
     del data[missing]
     with pytest.raises(ConfigError) as info:
         read({"apps": [data]})
+    assert info.value.key_path == f"integrations.github[0].apps[0].{key}"
+
+
+@pytest.mark.parametrize("key", ["clientSecret", "privateKey"])
+def test_blank_app_secrets_are_refused(key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        read({"apps": [app(**{key: "   "})]})
     assert info.value.key_path == f"integrations.github[0].apps[0].{key}"
 
 
@@ -377,6 +399,26 @@ def test_file_fetch_url(
     expected: str,
 ) -> None:
     assert get_github_file_fetch_url(url, config, credentials) == expected
+
+
+@pytest.mark.parametrize(
+    ("credentials", "expected"),
+    [
+        (TOKEN, "https://api.github.com/repos/a/b/contents/d/a+b@c:d$e,f;g=h&i%20j.yaml?ref=v%2B1"),
+        (ANONYMOUS, "https://raw.githubusercontent.com/a/b/v+1/d/a+b@c:d$e,f;g=h&i%20j.yaml"),
+    ],
+)
+def test_file_fetch_urls_keep_sub_delimiters_in_paths_like_github_templates(
+    credentials: GithubCredentials, expected: str
+) -> None:
+    url = "https://github.com/a/b/blob/v%2B1/d/a%2Bb%40c%3Ad%24e%2Cf%3Bg%3Dh%26i%20j.yaml"
+    assert get_github_file_fetch_url(url, GITHUB_COM, credentials) == expected
+
+
+def test_github_path_encoding_is_the_shared_encode_path_plus_sub_delimiters() -> None:
+    # The set GitHub's module used before it shared encode_path: RFC 3986 pchar minus '%'.
+    for char in string.printable.replace("/", "") + "\u00fc\u20ac\U0001f600":
+        assert encode_path(char, keep=GITHUB_PATH_KEEP) == quote(char, safe="!$&'()*+,;=:@")
 
 
 @pytest.mark.parametrize(

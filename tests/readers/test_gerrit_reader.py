@@ -169,6 +169,7 @@ def test_read_url_etag_is_the_blob_id_and_not_modified_skips_the_download(
     with pytest.raises(NotModifiedError) as info:
         readers.read_url(url, etag=etag)
     assert info.value.etag == etag
+    assert str(info.value).startswith(f"{url} has not changed (etag {etag})")
     assert content_requests(host) == before
     # Another file changing leaves this file's etag alone; this file changing does not.
     repo.commit({"README.md": "# other change\n"})
@@ -320,8 +321,9 @@ def test_read_tree_filter_and_dir(host: FakeScmHost, tmp_path: Path) -> None:
 
 def test_read_tree_not_modified_makes_no_archive_request(host: FakeScmHost, repo: FakeRepo) -> None:
     readers = make_readers(host)
-    with pytest.raises(NotModifiedError):
+    with pytest.raises(NotModifiedError) as info:
         readers.read_tree(browse(host, "refs/heads/main/docs"), etag=repo.sha())
+    assert info.value.etag == repo.sha()
     assert host.requests_to(r"/branches/main$")
     assert host.requests_to(r"\+archive") == []
     host.clear_requests()

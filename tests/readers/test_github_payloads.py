@@ -92,6 +92,22 @@ def test_read_tree_not_modified_from_a_304(
     assert len(api.calls) == 1
 
 
+def test_read_tree_not_modified_when_the_api_ignores_if_none_match(
+    api: responses.RequestsMock, readers: UrlReaders
+) -> None:
+    commit(api)  # answers 200 with the sha although the etag matches
+    url = "https://github.com/backstage/mock/tree/main/docs"
+    with pytest.raises(NotModifiedError) as info:
+        readers.read_tree(url, etag=SHA)
+    assert info.value.etag == SHA
+    assert str(info.value).startswith(f"{url} has not changed (etag {SHA})")
+    assert [c.request.headers.get("If-None-Match") for c in api.calls] == [f'"{SHA}"']
+    with pytest.raises(NotModifiedError) as info:
+        readers.search("https://github.com/backstage/mock/tree/main/**/*.md", etag=SHA)
+    assert info.value.etag == SHA
+    assert len(api.calls) == 2  # one commit lookup each, no tarball, no tree listing
+
+
 def test_read_tree_unknown_ref_from_a_422(api: responses.RequestsMock, readers: UrlReaders) -> None:
     api.get(f"{API}/commits/nope", json=payload("commit-not-found-422.json"), status=422)
     with pytest.raises(NotFoundError, match="'nope'"):
@@ -178,9 +194,10 @@ def test_read_url_rate_limited_403(api: responses.RequestsMock, readers: UrlRead
         status=403,
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
     )
-    with pytest.raises(RateLimitedError, match="rate limit exceeded") as info:
+    with pytest.raises(RateLimitedError, match="answered 403: rate limit exceeded") as info:
         readers.read_url("https://github.com/backstage/mock/blob/main/mkdocs.yml")
     assert info.value.reset_at is not None and int(info.value.reset_at.timestamp()) == reset
+    assert "a GitHub App installation (integrations.github[].apps)" in str(info.value)
 
 
 def test_read_url_404(api: responses.RequestsMock, readers: UrlReaders) -> None:

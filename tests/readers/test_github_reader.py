@@ -451,12 +451,28 @@ def test_exhausted_rate_limit_raises_with_the_reset_time(
 ) -> None:
     reset = int(time.time()) + 3600
     github(host).set_rate_limit(0, reset=reset)
+    target = url(host, "blob/main/catalog-info.yaml")
     with pytest.raises(RateLimitedError) as info:
-        readers.read_url(url(host, "blob/main/catalog-info.yaml"))
-    assert "rate limit exceeded" in str(info.value)
+        readers.read_url(target)
+    message = str(info.value)
+    # The shared HttpClient recognised the limit (its wording names the API answer) ...
+    assert "/contents/catalog-info.yaml?ref=main answered 403: rate limit exceeded" in message
+    # ... and the reader added the URL being read and GitHub's own advice.
+    assert message.startswith(f"{target} could not be read: ")
+    assert message.endswith(
+        "GitHub gives a GitHub App installation "
+        "(integrations.github[].apps) a higher limit than a personal token."
+    )
     assert info.value.reset_at == datetime.fromtimestamp(reset, UTC)
     assert info.value.status == 403
+    assert info.value.url is not None and "/api/v3/repos/octo/docs/contents/" in info.value.url
     assert len(host.requests) == 1  # the reset is too far away to wait for
+
+
+def test_rate_limit_on_an_api_lookup_keeps_the_hint(host: FakeScmHost, readers: UrlReaders) -> None:
+    github(host).set_rate_limit(0, reset=int(time.time()) + 3600)
+    with pytest.raises(RateLimitedError, match=r"commits/main answered 403.*GitHub App"):
+        readers.read_tree(url(host, "tree/main/docs"))
 
 
 def test_transient_failures_are_retried_by_the_shared_client(

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scmreader.errors import ConfigError
+from scmreader.integrations._common import missing_value, multiline_secret, required_secret
 from scmreader.integrations.base import read_host, read_secret, read_url_key, with_default_host
-from scmreader.redact import Secret, register_secret
+from scmreader.redact import Secret
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -76,28 +77,18 @@ def _source(entry: Config, key: str | None = None) -> ConfigSource:
     return ConfigSource(entry.key_path(key) if key else entry.prefix or None, file, line)
 
 
-def _required_secret(entry: Config, key: str, *, strip: bool = True) -> str:
-    value = read_secret(entry, key, strip=strip)
-    if not value:
-        raise entry.error(key, "Missing required config value; add it to the configuration")
-    return value
-
-
-def _read_private_key(entry: Config) -> str:
-    # A PEM spans lines, so it cannot go through read_secret (which refuses line breaks).
-    raw = entry.get_string("privateKey")
-    key = raw.replace("\\n", "\n").strip() + "\n"
+def _read_private_key(entry: Config) -> Secret:
+    # A PEM spans lines; keys pasted into one-line environment variables carry literal \n.
+    key = multiline_secret(entry, "privateKey", strip=True, unescape_newlines=True)
+    if key is None:
+        raise missing_value(entry, "privateKey")
     if "PRIVATE KEY-----" not in key:
         raise entry.error(
             "privateKey",
             "is not a PEM private key; paste the whole key the GitHub App settings page "
             "generated, including the '-----BEGIN ... PRIVATE KEY-----' line.",
         )
-    register_secret(key.strip())
-    for line in key.splitlines():
-        if not line.startswith("-----"):
-            register_secret(line.strip())
-    return Secret(key)
+    return Secret(key + "\n")
 
 
 def _read_app(entry: Config) -> GithubAppConfig:
@@ -110,7 +101,7 @@ def _read_app(entry: Config) -> GithubAppConfig:
     return GithubAppConfig(
         app_id=app_id,
         client_id=entry.get_string("clientId"),
-        client_secret=_required_secret(entry, "clientSecret"),
+        client_secret=required_secret(entry, "clientSecret"),
         private_key=_read_private_key(entry),
         webhook_secret=read_secret(entry, "webhookSecret"),
         allowed_installation_owners=(

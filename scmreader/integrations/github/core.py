@@ -11,7 +11,7 @@ from urllib.parse import quote
 from scmreader.errors import InputError, InvalidUrlError
 from scmreader.integrations.base import ScmIntegration
 from scmreader.redact import redact_url
-from scmreader.urls import default_scm_resolve_url, parse_git_url
+from scmreader.urls import default_scm_resolve_url, encode_path, parse_git_url
 
 if TYPE_CHECKING:
     from scmreader.integrations.github.config import GithubIntegrationConfig
@@ -20,15 +20,15 @@ if TYPE_CHECKING:
 GithubUrlType = Literal["blob", "tree", "edit"]
 
 _URL_TYPE_RE = re.compile(r"//([^/]+)/([^/]+)/([^/]+)/(blob|tree|edit)/")
-# RFC 3986 pchar minus '%': what may stay literal in one path segment.
-_SEGMENT_SAFE = "!$&'()*+,;=:@"
 # A query value: '/' stays readable, '&', '=', '+', '#' and ';' are escaped.
 _QUERY_VALUE_SAFE = "/!$'()*,:@"
 
-
-def encode_path(path: str) -> str:
-    """Percent-encode a decoded ``/``-separated path segment by segment (``/`` kept)."""
-    return "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in path.split("/"))
+#: What ``encode_path(..., keep=GITHUB_PATH_KEEP)`` leaves literal in GitHub path segments
+#: beyond ``encodeURIComponent``'s set: RFC 3986 sub-delimiters, ``:`` and ``@``. GitHub's
+#: own URL templates (``contents/{+path}``) keep them and Backstage, which inserts paths
+#: unencoded, sends them literally. GitHub decodes either form; this keeps our URLs as close
+#: to Backstage's as safe encoding allows.
+GITHUB_PATH_KEEP = "$&+,;=:@"
 
 
 def encode_query_value(value: str) -> str:
@@ -90,14 +90,12 @@ def github_file_fetch_url(
     are percent-encoded here.
     """
     path = path.lstrip("/")
-    repo = f"{encode_path(owner)}/{encode_path(name)}"
+    repo = encode_path(f"{owner}/{name}", keep=GITHUB_PATH_KEEP)
+    path = encode_path(path, keep=GITHUB_PATH_KEEP)
     if config.api_base_url and (has_token or not config.raw_base_url):
-        return (
-            f"{config.api_base_url}/repos/{repo}/contents/{encode_path(path)}"
-            f"?ref={encode_query_value(ref)}"
-        )
+        return f"{config.api_base_url}/repos/{repo}/contents/{path}?ref={encode_query_value(ref)}"
     if config.raw_base_url:
-        return f"{config.raw_base_url}/{repo}/{encode_path(ref)}/{encode_path(path)}"
+        return f"{config.raw_base_url}/{repo}/{encode_path(ref, keep=GITHUB_PATH_KEEP)}/{path}"
     raise InputError(
         f"GitHub integration '{config.host}' has neither apiBaseUrl nor rawBaseUrl; "
         "configure one of them to read files."
