@@ -60,7 +60,7 @@ from scmreader.integrations.github import (
     GithubIntegration,
     github_file_fetch_url,
 )
-from scmreader.integrations.github.core import GITHUB_PATH_KEEP
+from scmreader.integrations.github.core import GITHUB_PATH_KEEP, parse_github_url
 from scmreader.readers.base import (
     BaseUrlReader,
     ReaderContext,
@@ -85,7 +85,6 @@ from scmreader.urls import (
     glob_static_prefix,
     is_commit_sha,
     is_glob,
-    parse_git_url,
     parse_url,
 )
 
@@ -577,7 +576,7 @@ class GithubUrlReader(BaseUrlReader):
 
     def _parse(self, url: str, *, types: tuple[str, ...], need_path: bool) -> GitUrl:
         try:
-            git = parse_git_url(url)
+            git = parse_github_url(url)
         except InvalidUrlError as exc:
             raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
         shape_ok = bool(git.owner and git.name) and (

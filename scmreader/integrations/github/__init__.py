@@ -25,6 +25,7 @@ from scmreader.integrations.github.core import (
     RateLimitInfo,
     get_github_file_fetch_url,
     github_file_fetch_url,
+    parse_github_url,
     parse_rate_limit_info,
     replace_github_url_type,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "SingleInstanceGithubCredentialsProvider",
     "get_github_file_fetch_url",
     "github_file_fetch_url",
+    "parse_github_url",
     "parse_rate_limit_info",
     "read_github_integration_config",
     "read_github_integration_configs",

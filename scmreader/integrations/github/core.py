@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from scmreader.errors import InputError, InvalidUrlError
 from scmreader.integrations.base import ScmIntegration
 from scmreader.redact import redact_url
-from scmreader.urls import default_scm_resolve_url, encode_path, parse_git_url
+from scmreader.urls import (
+    GitUrl,
+    default_scm_resolve_url,
+    encode_path,
+    parse_git_url,
+    reject_traversal,
+)
 
 if TYPE_CHECKING:
     from scmreader.integrations.github.config import GithubIntegrationConfig
@@ -102,6 +108,21 @@ def github_file_fetch_url(
     )
 
 
+def parse_github_url(url: str) -> GitUrl:
+    """Parse a GitHub browse URL; ``?path=`` names the file and makes the whole path the ref.
+
+    ``https://github.com/o/r/blob/feature/x?path=catalog-info.yaml`` reads
+    ``catalog-info.yaml`` at branch ``feature/x`` (Backstage's form for branch names with
+    slashes). Encoded traversal in the ``path`` parameter is rejected like in the path.
+    """
+    git = parse_git_url(url)
+    values = parse_qs(urlsplit(url).query).get("path")
+    if not values or not git.ref:
+        return git
+    ref = "/".join(part for part in (git.ref, git.filepath.strip("/")) if part)
+    return replace(git, ref=ref, filepath=reject_traversal(values[0]).lstrip("/"))
+
+
 def get_github_file_fetch_url(
     url: str,
     config: GithubIntegrationConfig,
@@ -114,7 +135,7 @@ def get_github_file_fetch_url(
     other shapes and for paths that hide ``..`` behind percent-encoding.
     """
     try:
-        git = parse_git_url(url)
+        git = parse_github_url(url)
         if (
             not git.owner
             or not git.name
