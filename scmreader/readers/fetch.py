@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from scmreader.errors import NotAllowedError, NotImplementedByReaderError
+from scmreader.errors import InvalidUrlError, NotAllowedError, NotImplementedByReaderError
 from scmreader.http import (
     HttpClient,
     conditional_headers,
@@ -36,7 +36,6 @@ from scmreader.urls import DEFAULT_PORTS, ParsedUrl, parse_url
 if TYPE_CHECKING:
     from scmreader.config import Config
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _ENCODED_SEPARATOR = re.compile(r"%(?:2f|5c)", re.IGNORECASE)
 
 
@@ -106,16 +105,12 @@ def parse_allow_entry(entry: Config) -> AllowEntry:
     wildcard = hostname.startswith("*.")
     if wildcard:
         hostname = hostname[2:]
-    labels = hostname.split(".")
     try:
-        ascii_host = hostname.encode("idna").decode("ascii")
-    except UnicodeError:
+        # The same canonical form URLs get (lower case, IDNA 2008), so they always agree.
+        ascii_host = parse_url(f"https://{hostname}/").hostname
+    except InvalidUrlError:
         ascii_host = ""
-    if (
-        not ascii_host
-        or not all(_LABEL.match(label) for label in ascii_host.split("."))
-        or (wildcard and len(labels) < 2)
-    ):
+    if not ascii_host or ascii_host.startswith("[") or (wildcard and "." not in ascii_host):
         raise entry.error(
             "host",
             f"'{raw}' is not a valid allow-list host; use a host name, optionally with "

@@ -68,6 +68,9 @@ MATRIX = [
     ([{"host": "foobar.org", "paths": ["/dir1/"]}], "https://foobar.org/dir1/%2e%2e/secret", False),
     ([{"host": "foobar.org", "paths": ["/dir1/"]}], "https://foobar.org/dir1/a%20b", True),
     ([], "https://example.com/test", False),
+    ([{"host": "straße.de"}], "https://straße.de/x", True),
+    ([{"host": "straße.de"}], "https://strasse.de/x", False),
+    ([{"host": "*.bücher.example"}], "https://a.xn--bcher-kva.example/x", True),
 ]
 
 
