@@ -4,9 +4,10 @@ Every failure that crosses the public API is a :class:`ScmReaderError`. The clas
 follow httpx's split: the caller's input was bad (:class:`InputError`,
 :class:`ConfigError`, :class:`NotAllowedError`), the server said no
 (:class:`HttpStatusError` and its children), or the transport failed
-(:class:`TransportError`). Names that Backstage uses (``NotModifiedError``,
-``NotFoundError``, ``NotAllowedError``, ``AuthenticationError``, ``ConflictError``)
-keep their meaning.
+(:class:`TransportError`); archives get their own (:class:`UnsafeArchiveError`), and so
+does the local disk refusing a write (:class:`TargetWriteError`). Names that Backstage
+uses (``NotModifiedError``, ``NotFoundError``, ``NotAllowedError``,
+``AuthenticationError``, ``ConflictError``) keep their meaning.
 
 Messages say what is wrong and what to do. They never contain a credential: URLs are
 passed through :func:`scmreader.redact.redact_url` before they reach a message.
@@ -193,6 +194,17 @@ class ArchiveLimitError(UnsafeArchiveError):
     """An archive exceeds a configured limit (entries, uncompressed bytes, ratio, name length)."""
 
 
+# --- writing locally -----------------------------------------------------------------
+
+
+class TargetWriteError(ScmReaderError):
+    """The local target could not be written: disk full, permission denied, a file where a
+    folder is needed... The message says which path (relative to the target) failed and
+    what to do."""
+
+    exit_code = 12
+
+
 __all__ = [
     "ArchiveLimitError",
     "AuthenticationError",
@@ -209,6 +221,7 @@ __all__ = [
     "RateLimitedError",
     "RequestTimeoutError",
     "ScmReaderError",
+    "TargetWriteError",
     "TooManyRedirectsError",
     "TransportError",
     "UnsafeArchiveError",

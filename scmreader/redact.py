@@ -26,9 +26,7 @@ _SECRET_NAME = (
     r"|sig|code|x-amz-[\w-]+|x-goog-[\w-]+)"
 )
 _SENSITIVE_QUERY = re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE)
-_QUERY_VALUE_IN_TEXT = re.compile(
-    rf"([?&;]{_SECRET_NAME}=)[^&;\s\"'#<>]+", re.IGNORECASE
-)
+_QUERY_VALUE_IN_TEXT = re.compile(rf"([?&;]{_SECRET_NAME}=)[^&;\s\"'#<>]+", re.IGNORECASE)
 _MIN_SECRET_LENGTH = 4
 #: Registered forms kept at most; the oldest (long-expired tokens) are forgotten first.
 MAX_SECRETS = 4096

@@ -1074,7 +1074,7 @@ def test_a_64k_url_of_nested_escapes_is_refused_after_a_bounded_number_of_passes
         return real_unquote(text, encoding, errors)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("scmreader.urls.unquote", counting_unquote)
+        patch.setattr("scmreader.urls._paths.unquote", counting_unquote)
         with pytest.raises(InvalidUrlError, match="levels deep"):
             parse_git_url(url)
     assert calls == MAX_DECODE_ROUNDS + 1

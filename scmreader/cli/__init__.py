@@ -30,6 +30,7 @@ EXIT_CODES: dict[str, int] = {
     "upstream or network failure": 9,
     "not modified": 10,
     "unsafe archive": 11,
+    "local write failed": 12,
     "interrupted": 130,
 }
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import parse_qsl, unquote
 
 from scmreader.cli import DEFAULT_CONFIG_FILES, TOKEN_ENV
-from scmreader.errors import InputError
+from scmreader.errors import InputError, TargetWriteError
 from scmreader.readers.types import FileInfo
 
 if TYPE_CHECKING:
@@ -171,7 +171,6 @@ def cmd_tree(args: argparse.Namespace) -> int:
     with TreeProgress(enabled=enabled, description=f"reading into {out}") as progress:
         selection = _TreeSelection(args.filter, progress)
         tree = readers.read_tree(args.url, etag=args.etag, filter=selection, token=token)
-        out.mkdir(parents=True, exist_ok=True)
         target = tree.dir(out)
     if args.json:
         print_json(
@@ -228,15 +227,28 @@ def relative_search_path(glob_url: str, file_url: str) -> str:
 
 
 def _write_below(root: Path, relative: str, content: bytes) -> Path:
-    """Write ``content`` at ``root/relative``, refusing to leave ``root`` (links included)."""
-    real_root = root.resolve()
-    target = root.joinpath(*relative.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.parent.resolve().is_relative_to(real_root) or target.is_symlink():
-        raise InputError(f"refusing to write '{relative}': it would leave {root}")
+    """Write ``content`` at ``root/relative``, refusing to leave ``root`` (links included).
+
+    Containment is checked on the nearest folder that already exists *before* anything is
+    created, so a symlink inside ``root`` cannot make ``mkdir`` land outside it.
+    """
     import io
 
-    write_atomically(target, io.BytesIO(content))
+    real_root = root.resolve()
+    target = root.joinpath(*relative.split("/"))
+    existing = target.parent
+    while not existing.exists() and existing != root:
+        existing = existing.parent
+    if not existing.resolve().is_relative_to(real_root) or target.is_symlink():
+        raise InputError(f"refusing to write '{relative}': it would leave {root}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, io.BytesIO(content))
+    except OSError as exc:
+        raise TargetWriteError(
+            f"could not write '{relative}' below {root} ({exc.strerror or type(exc).__name__}); "
+            "check free space and permissions."
+        ) from None
     return target
 
 
@@ -245,7 +257,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     result = _readers(args).search(args.url, etag=args.etag, token=cli_token(args))
     out = Path(args.out) if args.out else None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TargetWriteError(
+                f"could not create {out} ({exc.strerror or type(exc).__name__}); choose "
+                "another --out folder."
+            ) from None
     records: list[dict[str, Any]] = []
     for found in result.files:
         record: dict[str, Any] = {"url": found.url, "last_modified_at": found.last_modified_at}

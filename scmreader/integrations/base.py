@@ -114,6 +114,7 @@ def with_default_host(
 
 # --- helpers for reading integration config ------------------------------------------
 
+
 def is_valid_host(host: str) -> bool:
     """A bare, lower-case host with an optional non-default ``:port`` (Backstage's rule:
     writing it into a URL's host leaves it unchanged), e.g. ``ghe.example.net:8443``."""

@@ -3,6 +3,7 @@ filters, once-only, detection, from_files."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import io
@@ -17,8 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from scmreader.errors import ConflictError, InputError, ScmReaderError, UpstreamError
-from scmreader.readers.tree import ArchiveLimits, TreeEntry, TreeResponseFactory
+from scmreader.errors import (
+    ConflictError,
+    InputError,
+    ScmReaderError,
+    TargetWriteError,
+    UpstreamError,
+)
+from scmreader.readers.tree import ArchiveLimits, TreeEntry, TreeResponseFactory, _output
 from scmreader.readers.types import FileInfo, ReadTreeResponse
 
 
@@ -309,6 +316,61 @@ def test_dir_replaces_a_symlink_file_in_the_callers_folder_without_following_it(
     assert (box.target / "README.md").read_bytes() == NORMAL["README.md"]
 
 
+def test_dir_target_below_a_file_is_a_target_write_error(box: Sandbox) -> None:
+    # Deterministic even as root (who ignores permissions): mkdir fails with ENOTDIR.
+    (box.target / "file").write_text("x")
+    body = FakeStream(fixture("normal.tar.gz"))
+    response = box.factory().from_tar_archive(body, etag="")  # type: ignore[arg-type]
+    with pytest.raises(TargetWriteError, match=r"target folder .*file/sub.* choose another") as e:
+        response.dir(box.target / "file" / "sub")
+    assert e.value.exit_code == 12
+    assert body.closed
+    assert sorted(os.listdir(box.target)) == ["file"]
+
+
+def _full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make DirWriter's file creation fail as on a full disk (ENOSPC)."""
+    real_open = os.open
+
+    def open_(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if flags == _output._NEW_FILE and dir_fd is not None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", open_)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_dir_on_a_full_disk_is_a_target_write_error_naming_the_entry(
+    box: Sandbox, monkeypatch: pytest.MonkeyPatch, existing: bool
+) -> None:
+    target = box.target / "out"
+    if existing:
+        target.mkdir()
+        (target / "keep.txt").write_text("mine\n")
+    with monkeypatch.context() as m:
+        _full_disk(m)
+        with pytest.raises(TargetWriteError, match="No space left on device") as e:
+            normal(box).dir(target)
+    assert any(repr(path) in str(e.value) for path in NORMAL)
+    assert "free space" in str(e.value)
+    if existing:
+        assert sorted(os.listdir(target)) == ["keep.txt"]
+    else:
+        assert not target.exists()
+
+
+def test_dir_into_a_work_dir_that_is_a_file_is_a_target_write_error(box: Sandbox) -> None:
+    not_a_folder = box.root / "work-file"
+    not_a_folder.write_text("x")
+    body = FakeStream(fixture("normal.tar.gz"))
+    factory = TreeResponseFactory(work_dir=not_a_folder)
+    response = factory.from_tar_archive(body, etag="")  # type: ignore[arg-type]
+    with pytest.raises(TargetWriteError, match="work dir"):
+        response.dir()
+    assert body.closed
+
+
 # --- archive() -------------------------------------------------------------------------
 
 
@@ -336,6 +398,30 @@ def test_archive_keeps_exec_bits_and_mtimes(box: Sandbox) -> None:
     assert script.mode == 0o755
     assert readme.mode == 0o644
     assert readme.mtime == mk.MTIME
+
+
+def test_archive_in_a_work_dir_that_is_a_file_is_a_target_write_error(box: Sandbox) -> None:
+    not_a_folder = box.root / "work-file"
+    not_a_folder.write_text("x")
+    body = FakeStream(fixture("normal.tar.gz"))
+    factory = TreeResponseFactory(work_dir=not_a_folder)
+    response = factory.from_tar_archive(body, etag="")  # type: ignore[arg-type]
+    with pytest.raises(TargetWriteError, match=r"work dir.*another work_dir"):
+        response.archive()
+    assert body.closed
+
+
+def test_archive_on_a_full_disk_is_a_target_write_error_naming_the_entry(
+    box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_output, "_write_all", full)
+    with pytest.raises(TargetWriteError, match="No space left on device") as e:
+        normal(box).archive()
+    assert any(repr(path) in str(e.value) for path in NORMAL)
+    assert box.work_entries() == []
 
 
 # --- once only -------------------------------------------------------------------------

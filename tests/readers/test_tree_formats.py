@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from scmreader.errors import ArchiveLimitError, UnsafeArchiveError
 from scmreader.readers.tree import ArchiveLimits, TreeResponseFactory
 from scmreader.readers.tree._names import Layout, PathRules, fold, normalize_subpath
+from scmreader.urls import MAX_DECODE_ROUNDS
 
 
 def _load_support() -> ModuleType:
@@ -323,6 +324,28 @@ def test_clean_names(raw: str, clean: str) -> None:
 def test_unsafe_names(raw: str) -> None:
     with pytest.raises(UnsafeArchiveError):
         RULES.clean(raw)
+
+
+def _nested(text: str, levels: int) -> str:
+    """``text`` with each ``%`` percent-encoded ``levels`` more times."""
+    for _ in range(levels):
+        text = text.replace("%", "%25")
+    return text
+
+
+@pytest.mark.parametrize("levels", [1, 5, MAX_DECODE_ROUNDS - 1])
+def test_encoded_dot_dot_is_refused_up_to_the_decoding_bound(levels: int) -> None:
+    with pytest.raises(UnsafeArchiveError, match="leaves the tree"):
+        RULES.clean(_nested("a/%2e%2e/%2e%2e/x", levels))
+
+
+def test_names_encoded_deeper_than_the_bound_are_refused() -> None:
+    deepest = _nested("a%20b", MAX_DECODE_ROUNDS - 1)  # MAX_DECODE_ROUNDS levels of escapes
+    assert RULES.clean(deepest) == deepest
+    with pytest.raises(UnsafeArchiveError, match="levels deep"):
+        RULES.clean(_nested("a%20b", MAX_DECODE_ROUNDS))
+    with pytest.raises(UnsafeArchiveError, match="levels deep"):
+        RULES.clean(_nested("%2e%2e/x", MAX_DECODE_ROUNDS + 5))
 
 
 def test_length_limits() -> None:

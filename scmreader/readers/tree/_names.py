@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import unquote
 
 from scmreader.errors import ArchiveLimitError, InputError, UnsafeArchiveError
 from scmreader.readers.tree._limits import ArchiveLimits
+from scmreader.urls import MAX_DECODE_ROUNDS, decode_fully
 
 # Entry kinds shared by every source.
 FILE = 0
@@ -18,7 +18,6 @@ HARDLINK = 3
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEPARATORS = re.compile(r"[/\\]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_MAX_DECODE_ROUNDS = 8
 
 
 def describe(name: str) -> str:
@@ -48,8 +47,10 @@ class PathRules:
         """``raw`` as a safe relative path ('' for the archive root, e.g. ``./``).
 
         Rejects absolute names (``/x``, ``////x``, ``\\x``, ``C:x``), ``..`` segments (also
-        when separated by ``\\`` or percent-encoded, decoded repeatedly), and control
-        characters; drops ``.`` and empty segments and trailing slashes.
+        when separated by ``\\`` or percent-encoded, decoded with
+        :func:`scmreader.urls.decode_fully`; a name encoded deeper than it decodes is
+        refused too), and control characters; drops ``.`` and empty segments and trailing
+        slashes.
         """
         s = raw
         if (
@@ -79,14 +80,13 @@ class PathRules:
                 f"The archive has an entry whose name contains a control character "
                 f"({describe(raw)}); refusing to extract it. The archive is malformed or hostile."
             )
-        decoded = raw
-        for _ in range(_MAX_DECODE_ROUNDS):
-            if "%" not in decoded:
-                break
-            nxt = unquote(decoded, errors="surrogateescape")
-            if nxt == decoded:
-                break
-            decoded = nxt
+        decoded = decode_fully(raw)
+        if decoded is None:
+            raise UnsafeArchiveError(
+                f"The archive has an entry whose name is percent-encoded more than "
+                f"{MAX_DECODE_ROUNDS} levels deep ({describe(raw)}), which only serves to hide "
+                "'..' segments; refusing to extract it. The archive is malformed or hostile."
+            )
         for candidate in (raw, decoded):
             if candidate[:1] in ("/", "\\") or _DRIVE.match(candidate):
                 raise UnsafeArchiveError(

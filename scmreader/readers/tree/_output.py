@@ -16,6 +16,7 @@ from scmreader.errors import (
     ArchiveLimitError,
     ConflictError,
     ScmReaderError,
+    TargetWriteError,
     UnsafeArchiveError,
 )
 from scmreader.readers.tree._names import FILE, SYMLINK, describe
@@ -149,7 +150,7 @@ def _write_error(exc: OSError, path: str) -> ScmReaderError:
             f"The target folder already holds something at {describe(path)} that the tree "
             "cannot replace; extract into an empty folder."
         )
-    return ScmReaderError(
+    return TargetWriteError(
         f"Could not write {describe(path)} into the target folder ({exc.strerror}); check its "
         "free space and permissions."
     )
@@ -272,34 +273,43 @@ class DirWriter:
 
 def write_archive(selected: Iterator[Selected], source: EntrySource, out: IO[bytes]) -> None:
     """Write the selected files as an uncompressed pax tar to ``out`` (paths relative to
-    the tree root; regular files only, mode 0644/0755, owner 0)."""
+    the tree root; regular files only, mode 0644/0755, owner 0). A failed write (disk
+    full...) raises TargetWriteError naming the entry."""
     import tarfile  # only archive() needs it, and only for headers
 
     fd = out.fileno()
     offset = 0
     data_at: dict[str, int] = {}
-    for kind, path, size, mode, mtime, link, _new in selected:
-        info = tarfile.TarInfo(path)
-        info.size = size
-        info.mode = 0o755 if mode & 0o111 else 0o644
-        when = _timestamp(mtime)
-        info.mtime = int(when) if when is not None and 0 <= when < 8**11 else 0
-        header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-        _write_all(fd, header)
-        offset += len(header)
-        if kind == FILE:
-            source.copy_to_fd(fd, size)
-        elif kind == SYMLINK:
-            _write_all(fd, link.encode("utf-8", "surrogateescape"))
-        else:
-            start = data_at[link]
-            copied = 0
-            while copied < size:
-                chunk = os.pread(fd, min(_CHUNK, size - copied), start + copied)
-                _write_all(fd, chunk)
-                copied += len(chunk)
-        data_at[path] = offset
-        pad = -size % _BLOCK
-        _write_all(fd, bytes(pad))
-        offset += size + pad
-    _write_all(fd, bytes(2 * _BLOCK))
+    path = ""
+    try:
+        for kind, path, size, mode, mtime, link, _new in selected:
+            info = tarfile.TarInfo(path)
+            info.size = size
+            info.mode = 0o755 if mode & 0o111 else 0o644
+            when = _timestamp(mtime)
+            info.mtime = int(when) if when is not None and 0 <= when < 8**11 else 0
+            header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            _write_all(fd, header)
+            offset += len(header)
+            if kind == FILE:
+                source.copy_to_fd(fd, size)
+            elif kind == SYMLINK:
+                _write_all(fd, link.encode("utf-8", "surrogateescape"))
+            else:
+                start = data_at[link]
+                copied = 0
+                while copied < size:
+                    chunk = os.pread(fd, min(_CHUNK, size - copied), start + copied)
+                    _write_all(fd, chunk)
+                    copied += len(chunk)
+            data_at[path] = offset
+            pad = -size % _BLOCK
+            _write_all(fd, bytes(pad))
+            offset += size + pad
+        _write_all(fd, bytes(2 * _BLOCK))
+    except OSError as exc:
+        where = f"{describe(path)} into " if path else ""
+        raise TargetWriteError(
+            f"Could not write {where}the archive in the work dir ({exc.strerror}); check the "
+            "work dir's free space and permissions, or pass another work_dir."
+        ) from None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from scmreader.errors import ConflictError, InputError, UpstreamError
+from scmreader.errors import ConflictError, InputError, TargetWriteError, UpstreamError
 from scmreader.readers.tree._chunks import GZIP_MAGIC, ChunkPipe, inflate_start, read_prefix
 from scmreader.readers.tree._files import FilesSource, TreeEntry
 from scmreader.readers.tree._limits import ArchiveLimits
@@ -115,17 +115,17 @@ class ArchiveTreeResponse(ReadTreeResponse):
         folders are created only to hold files.
         """
         self._claim()
-        if target_dir is None:
-            target = Path(tempfile.mkdtemp(prefix="scmreader-", dir=self._work_dir))
-            remove: Path | None = target
-        else:
-            target = Path(target_dir)
-            try:
+        try:
+            if target_dir is None:
+                target = _make_temp_dir(self._work_dir)
+                remove: Path | None = target
+            else:
+                target = Path(target_dir)
                 remove = _make_target(target)
-            except BaseException:
-                if self._discard is not None:
-                    self._discard()
-                raise
+        except BaseException:
+            if self._discard is not None:
+                self._discard()
+            raise
         # A folder that is new or empty holds only what this call writes: files go in
         # place and a failure empties it. Otherwise files are written under temporary
         # names and renamed, and a failure removes exactly what this call wrote.
@@ -148,7 +148,12 @@ class ArchiveTreeResponse(ReadTreeResponse):
         """An uncompressed tar of the selected files, paths relative to the tree root,
         built in an anonymous temporary file in the work dir (not in memory)."""
         self._claim()
-        out = tempfile.TemporaryFile(dir=self._work_dir)  # noqa: SIM115 - outlives this call
+        try:
+            out = tempfile.TemporaryFile(dir=self._work_dir)  # noqa: SIM115 - outlives this call
+        except OSError as exc:
+            if self._discard is not None:
+                self._discard()
+            raise _work_dir_error(self._work_dir, "a temporary file", exc) from None
         try:
             source = self._open_source()
             try:
@@ -190,8 +195,27 @@ def _make_target(target: Path) -> Path | None:
     try:
         target.mkdir(parents=True)
     except OSError as exc:
-        raise InputError(f"Cannot create target_dir {str(target)!r}: {exc.strerror}") from None
+        raise TargetWriteError(
+            f"Cannot create the target folder {str(target)!r} ({exc.strerror}); check that "
+            "the folders above it are folders (not files) and writable and that the disk has "
+            "space, or choose another target."
+        ) from None
     return top
+
+
+def _make_temp_dir(work_dir: Path) -> Path:
+    """A fresh ``scmreader-*`` folder in the work dir."""
+    try:
+        return Path(tempfile.mkdtemp(prefix="scmreader-", dir=work_dir))
+    except OSError as exc:
+        raise _work_dir_error(work_dir, "a temporary folder", exc) from None
+
+
+def _work_dir_error(work_dir: Path, what: str, exc: OSError) -> TargetWriteError:
+    return TargetWriteError(
+        f"Cannot create {what} in the work dir {str(work_dir)!r} ({exc.strerror}); check its "
+        "free space and permissions, or pass another work_dir."
+    )
 
 
 class TreeResponseFactory:

@@ -1,0 +1,311 @@
+"""The HTTP client: one pooled session, timeouts, retries and a hand-followed redirect chain.
+
+Credentials are attached per hop only while the chain stays on the origin they belong to;
+https to http is refused; transient failures are retried (tenacity) within a bounded
+budget, honouring ``Retry-After`` and rate-limit resets.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import requests
+import tenacity
+from requests.adapters import HTTPAdapter
+
+from scmreader.errors import (
+    InputError,
+    InvalidUrlError,
+    NotAllowedError,
+    RequestTimeoutError,
+    TooManyRedirectsError,
+    TransportError,
+    UpstreamError,
+)
+from scmreader.http._common import (
+    REDIRECT_STATUSES,
+    HttpSettings,
+    OriginCredentials,
+    RedirectCheck,
+    _describe,
+)
+from scmreader.http._retry import _Retryable, raise_if_retryable
+from scmreader.http._status import parse_json, raise_for_status
+from scmreader.redact import install_log_redaction, redact, redact_url
+from scmreader.urls import ParsedUrl, join_url, parse_url
+
+log = logging.getLogger("scmreader.http")
+
+
+class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
+    """Accept no cookie from any server."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+class HttpClient:
+    """A pooled, retrying, redirect-checking HTTP client. Thread-safe for concurrent use."""
+
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings or HttpSettings()
+        self._sleep = sleep
+        self._clock = clock
+        self.session = session or self._new_session()
+        install_log_redaction("urllib3.connectionpool", "scmreader.http", "tenacity")
+
+    def _new_session(self) -> requests.Session:
+        s = requests.Session()
+        s.trust_env = False
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        s.headers["User-Agent"] = self.settings.user_agent
+        # An API client needs no cookies; a shared jar would carry one caller's session
+        # cookie onto another caller's requests.
+        s.cookies.set_policy(_RefuseCookies())
+        s.verify = self.settings.verify
+        if self.settings.proxies:
+            s.proxies.update(self.settings.proxies)
+        return s
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"HttpClient(settings={self.settings!r})"
+
+    # --- public -----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        credentials: Iterable[OriginCredentials] = (),
+        check_redirect: RedirectCheck | None = None,
+        data: bytes | Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send a request, following redirects and retrying transient failures.
+
+        Returns the final response with its body unread (stream it with
+        :func:`body_stream`); error statuses other than the retried ones are returned
+        as they are: pass the response to :func:`raise_for_status`.
+        """
+        target = parse_url(url)
+        creds = list(credentials)
+        deadline = self._clock() + self.settings.request_deadline
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            wait=self._wait,
+            stop=lambda state: self._stop(state, deadline),
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=self._log_retry,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._send_chain(
+                        method, target, headers or {}, creds, check_redirect, data, deadline
+                    )
+        except _Retryable as exc:
+            final = exc.final
+            if isinstance(final, UpstreamError):
+                final.attempts = retrying.statistics.get("attempt_number")
+            raise final from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        """``request("GET", url, ...)``."""
+        return self.request("GET", url, **kwargs)
+
+    def get_json(self, url: str, *, what: str | None = None, **kwargs: Any) -> Any:
+        """GET ``url``, raise typed errors for error statuses, and parse the JSON body."""
+        response = self.request("GET", url, **kwargs)
+        raise_for_status(response, what=what)
+        return parse_json(response)
+
+    # --- retries ----------------------------------------------------------------------
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        s = self.settings
+        backoff = min(s.backoff_max, s.backoff_initial * 2.0 ** (state.attempt_number - 1))
+        outcome = state.outcome
+        hint: float | None = None
+        if outcome is not None and outcome.failed:
+            exc = outcome.exception()
+            if isinstance(exc, _Retryable):
+                hint = exc.wait_hint
+        return max(backoff, hint) if hint is not None else backoff
+
+    def _stop(self, state: tenacity.RetryCallState, deadline: float) -> bool:
+        s = self.settings
+        if state.attempt_number >= s.max_attempts:
+            return True
+        if self._clock() + state.upcoming_sleep >= deadline:
+            return True
+        return state.idle_for + state.upcoming_sleep > s.retry_budget
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "retrying in %.1fs after attempt %d: %s",
+            state.upcoming_sleep,
+            state.attempt_number,
+            redact(str(exc)),
+        )
+
+    # --- one attempt: the redirect chain ----------------------------------------------
+
+    def _send_chain(
+        self,
+        method: str,
+        target: ParsedUrl,
+        headers: Mapping[str, str],
+        credentials: list[OriginCredentials],
+        check_redirect: RedirectCheck | None,
+        data: bytes | Mapping[str, str] | None,
+        deadline: float,
+    ) -> requests.Response:
+        s = self.settings
+        origins_seen = {target.origin}
+        current = target
+        for hop in range(s.max_redirects + 1):
+            response = self._send_once(
+                method, current, headers, credentials, origins_seen, data, deadline
+            )
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                raise_if_retryable(response, self.settings.max_retry_wait)
+                return response
+            response.close()
+            if hop == s.max_redirects:
+                break
+            nxt = _resolve_location(current, location)
+            if current.scheme == "https" and nxt.scheme == "http":
+                raise NotAllowedError(
+                    f"Refusing the redirect from {redact_url(str(current))} to "
+                    f"{redact_url(str(nxt))}: it downgrades https to http."
+                )
+            if check_redirect is not None:
+                check_redirect(nxt)
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method == "POST"
+            ):
+                method, data = "GET", None
+            origins_seen.add(nxt.origin)
+            current = nxt
+        raise TooManyRedirectsError(
+            f"Too many redirects (max {s.max_redirects}) while reading "
+            f"{redact_url(str(target))}; the server may be misconfigured."
+        )
+
+    def _send_once(
+        self,
+        method: str,
+        url: ParsedUrl,
+        headers: Mapping[str, str],
+        credentials: list[OriginCredentials],
+        origins_seen: set[str],
+        data: bytes | Mapping[str, str] | None,
+        deadline: float,
+    ) -> requests.Response:
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise RequestTimeoutError(
+                f"Reading {redact_url(str(url))} took longer than the "
+                f"{self.settings.request_deadline:.0f}s request deadline."
+            )
+        hop_headers = dict(headers)
+        # Credentials apply only while every hop so far stayed on their origin.
+        if len(origins_seen) == 1:
+            for cred in credentials:
+                if cred.origin == url.origin:
+                    hop_headers.update(cred.headers)
+        timeout = (
+            min(self.settings.connect_timeout, remaining),
+            min(self.settings.read_timeout, remaining),
+        )
+        try:
+            response = self.session.request(
+                method,
+                str(url),
+                headers=hop_headers,
+                data=data,
+                allow_redirects=False,
+                stream=True,
+                timeout=timeout,
+            )
+            log.debug(
+                "%s %s -> %s%s",
+                method,
+                redact_url(str(url)),
+                response.status_code,
+                _rate_note(response),
+            )
+            return response
+        except requests.exceptions.Timeout as exc:
+            raise _Retryable(
+                RequestTimeoutError(
+                    f"Timed out talking to {redact_url(url.origin)} ({type(exc).__name__}); "
+                    "the host is slow or unreachable, try again later."
+                ),
+                None,
+            ) from None
+        except requests.exceptions.SSLError:
+            raise TransportError(
+                f"The TLS certificate of {redact_url(url.origin)} could not be verified; if the "
+                "host uses an internal CA, point HttpSettings.verify at its CA bundle."
+            ) from None
+        except requests.exceptions.InvalidHeader:
+            raise InputError(
+                f"A header for {redact_url(url.origin)} is not valid HTTP; check that the "
+                "configured token has no line breaks or non-ASCII characters."
+            ) from None
+        except requests.exceptions.InvalidURL as exc:
+            raise InvalidUrlError(f"Cannot request {redact_url(str(url))}: {redact(str(exc))}")
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
+            raise _Retryable(
+                TransportError(
+                    f"Could not talk to {redact_url(url.origin)}: {_describe(exc)}. Check the "
+                    "host name and your network; the request was retried."
+                ),
+                None,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(
+                f"Request to {redact_url(str(url))} failed: {_describe(exc)}"
+            ) from None
+
+
+def _resolve_location(current: ParsedUrl, location: str) -> ParsedUrl:
+    try:
+        return parse_url(join_url(current, location.strip()))
+    except (InvalidUrlError, ValueError):
+        raise UpstreamError(
+            f"{redact_url(str(current))} redirected to a malformed location; the host is "
+            "misbehaving.",
+            url=redact_url(str(current)),
+        ) from None
+
+
+def _rate_note(response: requests.Response) -> str:
+    remaining = response.headers.get("x-ratelimit-remaining")
+    return f" (rate limit remaining {remaining})" if remaining is not None else ""
