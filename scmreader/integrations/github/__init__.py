@@ -1,7 +1,7 @@
 """GitHub and GitHub Enterprise (``integrations.github[]``).
 
-Only the ``Github`` spellings exist; the ``GitHub``-cased aliases that Backstage removed in
-v1.28 (``GitHubIntegration``, ``get_git_hub_file_fetch_url`` ...) are not provided.
+Only the ``Github`` spellings exist: the capital-H aliases that Backstage removed in v1.28
+are not provided (tests/integrations/test_github_integration.py lists them).
 """
 
 from __future__ import annotations
