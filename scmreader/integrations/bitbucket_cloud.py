@@ -212,12 +212,17 @@ def get_bitbucket_cloud_download_url(
     url: str,
     config: BitbucketCloudIntegrationConfig,
     default_branch: Callable[[], str] | None = None,
+    *,
+    ref: str | None = None,
 ) -> str:
     """The tar.gz archive URL of the repository at the URL's branch (or, when the URL names
-    none, at ``default_branch()``): ``https://bitbucket.org/o/r/get/main.tar.gz``."""
+    none, at ``default_branch()``): ``https://bitbucket.org/o/r/get/main.tar.gz``.
+
+    ``ref`` (a commit hash looked up beforehand, say) replaces the URL's branch, so the
+    archive cannot move on between the lookup and the download."""
     git = _parse(url)
     repository = _repository(url, git)
-    ref = git.ref
+    ref = ref or git.ref
     if not ref:
         if default_branch is None:
             raise url_error(

@@ -174,6 +174,14 @@ def test_download_url() -> None:
         get_bitbucket_cloud_download_url("https://bitbucket.org/org/repo", DEFAULT)
 
 
+def test_download_url_at_a_looked_up_commit() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    for url in ("https://bitbucket.org/org/repo/src/main/docs", "https://bitbucket.org/org/repo"):
+        assert get_bitbucket_cloud_download_url(url, DEFAULT, ref=sha) == (
+            f"https://bitbucket.org/org/repo/get/{sha}.tar.gz"
+        )
+
+
 @pytest.mark.parametrize(
     ("config", "expected"),
     [

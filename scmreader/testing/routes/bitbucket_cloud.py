@@ -1,0 +1,441 @@
+"""Bitbucket Cloud: the 2.0 REST API, archive downloads and OAuth over FakeScmHost repos.
+
+Bitbucket Cloud always lives at ``bitbucket.org`` with its API at
+``https://api.bitbucket.org/2.0``; scmreader (like Backstage) does not let a config move
+it. So the fake serves both names on one server and :func:`http_client` returns an
+:class:`~scmreader.http.HttpClient` whose session sends ``https://bitbucket.org`` and
+``https://api.bitbucket.org`` to the fake (keeping the ``Host`` header), while every other
+host is reached normally:
+
+- the API under ``/2.0``: ``/2.0/repositories/{w}/{r}`` (``mainbranch``, ``full_name``,
+  ``links``), ``.../commits/{rev}`` (paginated ``values`` of commits with ``hash``),
+  ``.../src/{rev}/{path}`` (a file's raw body with ``ETag``/``Last-Modified`` and 304s;
+  a folder, or any path ending in ``/``, as a paginated listing of ``commit_file`` /
+  ``commit_directory`` entries, recursive with ``max_depth``);
+- archives at ``/{w}/{r}/get/{rev}.tar.gz`` with the top folder ``{w}-{r}-{sha[:12]}``;
+- OAuth client credentials at ``POST /site/oauth2/access_token``.
+
+Errors have Bitbucket's shape ``{"type": "error", "error": {"message": ...}}``. Private
+repositories (:meth:`BitbucketCloudState.make_private`) answer 404 unless the request
+carries a registered user's Basic credentials, a registered Bearer token or an issued
+OAuth token; unknown credentials get 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from scmreader.testing.exceptions import UnknownPathError
+from scmreader.testing.messages import FakeRequest, FakeResponse
+
+if TYPE_CHECKING:
+    from scmreader.http import HttpClient
+    from scmreader.testing.repo import FakeRepo
+    from scmreader.testing.server import FakeScmHost
+
+NAME = "bitbucket_cloud"
+#: The host names :func:`http_client` sends to the fake.
+WEB_HOST = "bitbucket.org"
+API_HOST = "api.bitbucket.org"
+API_PREFIX = "/2.0"
+_W = r"(?P<w>[^/]+)"
+_R = r"(?P<r>[^/]+)"
+
+
+@dataclass
+class BitbucketCloudState:
+    """The emulation's accounts and issued tokens, ``host.state["bitbucket_cloud"]``."""
+
+    users: dict[str, str] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+    clients: dict[str, str] = field(default_factory=dict)
+    issued: dict[str, float] = field(default_factory=dict)
+    private: set[str] = field(default_factory=set)
+    token_ttl: int = 7200
+    #: When set, archive downloads answer 302 to this base URL (say another host).
+    archive_redirect: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_user(self, username: str, password: str) -> None:
+        """Accept Basic ``username:password`` (an API token or an app password)."""
+        with self._lock:
+            self.users[username] = password
+
+    def add_token(self, token: str) -> None:
+        """Accept ``Authorization: Bearer <token>`` (a repository/workspace access token)."""
+        with self._lock:
+            self.tokens.add(token)
+
+    def add_oauth_client(self, client_id: str, client_secret: str) -> None:
+        """Register an OAuth consumer allowed the client-credentials grant."""
+        with self._lock:
+            self.clients[client_id] = client_secret
+
+    def make_private(self, full_name: str) -> None:
+        """Hide ``workspace/repo`` from anonymous callers."""
+        with self._lock:
+            self.private.add(full_name.lower())
+
+    def expire_tokens(self) -> None:
+        """Make every issued OAuth access token invalid (as if an hour had passed)."""
+        with self._lock:
+            self.issued = {t: 0.0 for t in self.issued}
+
+    def issue(self) -> str:
+        with self._lock:
+            token = secrets.token_urlsafe(32)
+            self.issued[token] = time.time() + self.token_ttl
+            return token
+
+    def identify(self, request: FakeRequest) -> str:
+        """``anonymous``, ``known`` or ``unknown`` for the request's credentials."""
+        value = request.headers.get("Authorization")
+        if not value:
+            return "anonymous"
+        scheme, _, credential = value.partition(" ")
+        with self._lock:
+            if scheme.lower() == "bearer":
+                expiry = self.issued.get(credential)
+                ok = credential in self.tokens or (expiry is not None and expiry > time.time())
+                return "known" if ok else "unknown"
+            if scheme.lower() == "basic":
+                try:
+                    user, _, password = base64.b64decode(credential).decode().partition(":")
+                except (ValueError, UnicodeDecodeError):
+                    return "unknown"
+                return "known" if self.users.get(user) == password else "unknown"
+        return "unknown"
+
+
+def install(
+    host: FakeScmHost, *, token_ttl: int = 7200, archive_redirect: str | None = None
+) -> None:
+    """Register the Bitbucket Cloud routes on ``host``."""
+    state = BitbucketCloudState(token_ttl=token_ttl, archive_redirect=archive_redirect)
+    host.state[NAME] = state
+    repo = f"{API_PREFIX}/repositories/{_W}/{_R}"
+
+    def add(method: str, pattern: str, handler: Callable[..., FakeResponse]) -> None:
+        host.route(method, pattern, lambda request: handler(host, state, request))
+
+    add("GET", repo, _guarded(_get_repo))
+    add("GET", f"{repo}/commits/(?P<rev>[^/]+)", _guarded(_get_commits))
+    add("GET", f"{repo}/src/(?P<rev>[^/]+)(?P<path>/.*)?", _guarded(_get_src))
+    add("GET", rf"/{_W}/{_R}/get/(?P<rev>[^/]+)\.tar\.gz", _guarded(_get_archive))
+    add("POST", "/site/oauth2/access_token", _token)
+
+
+def bitbucket(host: FakeScmHost) -> BitbucketCloudState:
+    """The host's Bitbucket Cloud state, enabling the emulation with defaults if needed."""
+    host.enable(NAME)
+    state: BitbucketCloudState = host.state[NAME]
+    return state
+
+
+def integration_config(host: FakeScmHost, **extra: Any) -> dict[str, Any]:
+    """An ``integrations.bitbucketCloud[]`` entry (only credentials: the host is fixed);
+    use it with :func:`http_client`."""
+    bitbucket(host)
+    return dict(extra)
+
+
+def http_client(
+    host: FakeScmHost,
+    *,
+    also: Mapping[str, FakeScmHost] | None = None,
+    **kwargs: Any,
+) -> HttpClient:
+    """An HttpClient that sends ``https://bitbucket.org`` and ``https://api.bitbucket.org``
+    (plus any ``also`` host name -> fake) to ``host`` over plain HTTP, keeping the original
+    ``Host`` header; ``kwargs`` go to HttpClient (``sleep=`` for fast retries)."""
+    from scmreader.http import HttpClient
+
+    client = HttpClient(**kwargs)
+    targets = {WEB_HOST: host, API_HOST: host, **(also or {})}
+    for name, target in targets.items():
+        client.session.mount(f"https://{name}/", _adapter(target))
+    return client
+
+
+def _adapter(target: FakeScmHost) -> Any:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from requests.adapters import HTTPAdapter
+
+    class ToFakeHost(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            original = str(request.url)
+            parts = urlsplit(original)
+            request.headers["Host"] = parts.netloc
+            request.headers["X-Forwarded-Proto"] = parts.scheme
+            request.url = urlunsplit(("http", target.host, parts.path, parts.query, ""))
+            response = super().send(request, *args, **kwargs)
+            response.url = original
+            return response
+
+    return ToFakeHost(max_retries=0)
+
+
+# --- answers -------------------------------------------------------------------------
+
+
+def _error(status: int, message: str) -> FakeResponse:
+    return FakeResponse.json({"type": "error", "error": {"message": message}}, status)
+
+
+def _base(request: FakeRequest, *, api: bool) -> str:
+    proto = request.headers.get("X-Forwarded-Proto", "http")
+    name = request.headers.get("Host") or request.base_url.removeprefix("http://")
+    if name == API_HOST and not api:
+        name = WEB_HOST
+    elif name == WEB_HOST and api:
+        name = API_HOST
+    return f"{proto}://{name}" + (API_PREFIX if api else "")
+
+
+Handler = Callable[["FakeScmHost", BitbucketCloudState, FakeRequest, "FakeRepo"], FakeResponse]
+
+
+def _guarded(handler: Handler) -> Callable[..., FakeResponse]:
+    """Credentials checked (401 unknown), repository found and visible (else 404)."""
+
+    def wrapped(host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest) -> Any:
+        who = state.identify(request)
+        full_name = f"{request.params['w']}/{request.params['r']}"
+        if request.query.get("sig") == _signature(full_name):
+            who = "known"  # a signed download link, as the archive redirect hands out
+        if who == "unknown":
+            return _error(401, "Unauthorized")
+        repo = host.get_repo(full_name)
+        if repo is None or (repo.full_name.lower() in state.private and who != "known"):
+            return _error(404, f"Repository {full_name} not found")
+        return handler(host, state, request, repo)
+
+    return wrapped
+
+
+def _signature(full_name: str) -> str:
+    return hashlib.sha256(f"signed:{full_name.lower()}".encode()).hexdigest()[:32]
+
+
+def _uuid(text: str) -> str:
+    h = hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    return f"{{{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}}}"
+
+
+def _get_repo(
+    host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo
+) -> FakeResponse:
+    api, web = _base(request, api=True), _base(request, api=False)
+    workspace, slug = repo.full_name.split("/", 1)
+    return FakeResponse.json(
+        {
+            "type": "repository",
+            "full_name": repo.full_name,
+            "name": slug,
+            "slug": slug,
+            "uuid": _uuid(repo.full_name),
+            "is_private": repo.full_name.lower() in state.private,
+            "scm": "git",
+            "mainbranch": {"name": repo.default_branch, "type": "branch"},
+            "workspace": {"type": "workspace", "slug": workspace, "uuid": _uuid(workspace)},
+            "links": {
+                "self": {"href": f"{api}/repositories/{repo.full_name}"},
+                "html": {"href": f"{web}/{repo.full_name}"},
+                "commits": {"href": f"{api}/repositories/{repo.full_name}/commits"},
+                "clone": [{"name": "https", "href": f"{web}/{repo.full_name}.git"}],
+            },
+        }
+    )
+
+
+def _pagelen(request: FakeRequest, default: int, maximum: int) -> int | FakeResponse:
+    raw = request.query.get("pagelen", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        return _error(400, f"Invalid pagelen: must be between 1 and {maximum}")
+    return int(raw)
+
+
+def _page(request: FakeRequest) -> int:
+    raw = request.query.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _paginated(request: FakeRequest, items: list[Any], size: int) -> dict[str, Any]:
+    page = _page(request)
+    body: dict[str, Any] = {
+        "pagelen": size,
+        "values": items[(page - 1) * size : page * size],
+        "page": page,
+    }
+    if page * size < len(items):
+        query = "&".join(
+            f"{k}={quote(v, safe='')}" for k, v in request.query.items() if k != "page"
+        )
+        proto = request.headers.get("X-Forwarded-Proto", "http")
+        host = request.headers.get("Host", "")
+        sep = "&" if query else ""
+        body["next"] = f"{proto}://{host}{request.path}?{query}{sep}page={page + 1}"
+    return body
+
+
+def _get_commits(
+    host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo
+) -> FakeResponse:
+    size = _pagelen(request, 30, 100)
+    if isinstance(size, FakeResponse):
+        return size
+    rev = request.params["rev"]
+    sha = repo.resolve_ref(rev)
+    if sha is None:
+        return _error(404, f"Commit not found: {rev}")
+    api = _base(request, api=True)
+    chain: list[dict[str, Any]] = []
+    current: str | None = sha
+    while current is not None and len(chain) < _page(request) * size + 1:
+        info = repo.commit_info(current)
+        chain.append(
+            {
+                "type": "commit",
+                "hash": info.sha,
+                "date": info.committed_at.isoformat(),
+                "message": info.message,
+                "author": {"type": "author", "raw": f"{info.author_name} <{info.author_email}>"},
+                "parents": [{"type": "commit", "hash": p} for p in info.parents],
+                "links": {"self": {"href": f"{api}/repositories/{repo.full_name}/commit/{sha}"}},
+            }
+        )
+        current = info.parents[0] if info.parents else None
+    return FakeResponse.json(_paginated(request, chain, size))
+
+
+def _get_src(
+    host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo
+) -> FakeResponse:
+    rev = request.params["rev"]
+    raw_path = request.params.get("path", "/")
+    sha = repo.resolve_ref(rev)
+    if sha is None:
+        return _error(404, f"Commit not found: {rev}")
+    path = raw_path.strip("/")
+    try:
+        entry = repo.entry(sha, path)
+    except Exception:
+        entry = None
+    if entry is None:
+        return _error(404, f"No such file or directory: {path}")
+    if entry.type == "tree" or raw_path.endswith("/"):
+        if entry.type != "tree":
+            return _error(404, f"No such file or directory: {path}")
+        return _listing(request, repo, sha, path)
+    content = repo.blob(sha, path)
+    etag = f'"{hashlib.sha1(content, usedforsecurity=False).hexdigest()}"'
+    modified = format_datetime(repo.commit_info(repo.last_commit(sha, path)).committed_at, True)
+    if request.headers.get("If-None-Match") == etag or _not_since(request, modified):
+        return FakeResponse.not_modified(etag)
+    headers = [
+        ("Content-Type", "text/plain"),
+        ("ETag", etag),
+        ("Last-Modified", modified),
+    ]
+    return FakeResponse(200, content, headers)
+
+
+def _not_since(request: FakeRequest, modified: str) -> bool:
+    since = request.headers.get("If-Modified-Since")
+    if not since or request.headers.get("If-None-Match"):
+        return False
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+
+
+def _listing(request: FakeRequest, repo: FakeRepo, sha: str, path: str) -> FakeResponse:
+    size = _pagelen(request, 10, 100)
+    if isinstance(size, FakeResponse):
+        return size
+    depth_raw = request.query.get("max_depth", "1")
+    depth = int(depth_raw) if depth_raw.isdigit() and int(depth_raw) > 0 else 1
+    api = _base(request, api=True)
+    base_depth = path.count("/") + 1 if path else 0
+    try:
+        entries = repo.tree(sha, path, recursive=depth > 1)
+    except UnknownPathError:
+        return _error(404, f"No such file or directory: {path}")
+    items = []
+    for e in entries:
+        if e.path.count("/") + 1 - base_depth > depth:
+            continue
+        link = f"{api}/repositories/{repo.full_name}/src/{sha}/{quote(e.path)}"
+        item: dict[str, Any] = {
+            "path": e.path,
+            "type": "commit_directory" if e.type == "tree" else "commit_file",
+            "commit": {"type": "commit", "hash": sha},
+            "links": {"self": {"href": link + ("/" if e.type == "tree" else "")}},
+        }
+        if e.type == "blob":
+            item.update(
+                {"size": e.size, "escaped_path": e.path, "mimetype": None, "attributes": []}
+            )
+            if e.mode == "120000":
+                item["attributes"] = ["link"]
+        items.append(item)
+    return FakeResponse.json(_paginated(request, items, size))
+
+
+def _get_archive(
+    host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo
+) -> FakeResponse:
+    rev = request.params["rev"]
+    sha = repo.resolve_ref(rev)
+    if sha is None:
+        return FakeResponse.text("Not Found", 404, content_type="text/html")
+    if state.archive_redirect and "sig" not in request.query:
+        target = f"{state.archive_redirect}{request.path}?sig={_signature(repo.full_name)}"
+        return FakeResponse.redirect(target, 302)
+    workspace, slug = repo.full_name.split("/", 1)
+    prefix = f"{workspace}-{slug}-{sha[:12]}"
+    headers = [
+        ("Content-Type", "application/x-gzip"),
+        ("Content-Disposition", f'attachment; filename="{prefix}.tar.gz"'),
+    ]
+    return FakeResponse(200, repo.archive_to_file(sha, prefix=prefix), headers, chunked=True)
+
+
+def _token(host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest) -> FakeResponse:
+    value = request.headers.get("Authorization", "")
+    scheme, _, credential = value.partition(" ")
+    try:
+        client_id, _, secret = base64.b64decode(credential).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        client_id, secret = "", ""
+    if scheme.lower() != "basic" or state.clients.get(client_id) != secret or not client_id:
+        return FakeResponse.json(
+            {"error": "invalid_client", "error_description": "Invalid OAuth client credentials"},
+            400,
+        )
+    if b"grant_type=client_credentials" not in request.body:
+        return FakeResponse.json(
+            {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"},
+            400,
+        )
+    return FakeResponse.json(
+        {
+            "access_token": state.issue(),
+            "scopes": "repository",
+            "expires_in": state.token_ttl,
+            "refresh_token": secrets.token_urlsafe(12),
+            "token_type": "bearer",
+            "state": "client_credentials",
+        }
+    )
