@@ -95,6 +95,12 @@ def _common(*, reading: bool, config: bool = True) -> argparse.ArgumentParser:
             "--etag",
             help="etag of a previous read: exit 10 without downloading when nothing changed",
         )
+        common.add_argument(
+            "--cache",
+            metavar="PATH",
+            help="keep answers in a SQLite response cache at PATH and revalidate them with "
+            "ETags next time (instead of the cache configured at scmreader.cache)",
+        )
     _verbosity(common, top=False)
     return common
 

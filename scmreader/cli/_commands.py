@@ -49,7 +49,15 @@ def cli_token(args: argparse.Namespace) -> str | None:
 def _readers(args: argparse.Namespace) -> UrlReaders:
     from scmreader.readers import UrlReaders
 
-    return UrlReaders.default(load_cli_config(args.config))
+    config = load_cli_config(args.config)
+    cache_path = getattr(args, "cache", None)
+    if cache_path:
+        from scmreader.cache import http_client_from_config
+
+        return UrlReaders.default(
+            config, http=http_client_from_config(config, cache_path=cache_path)
+        )
+    return UrlReaders.default(config)
 
 
 def _integrations(args: argparse.Namespace) -> ScmIntegrations:

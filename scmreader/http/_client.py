@@ -11,12 +11,13 @@ import http.cookiejar
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
+from scmreader.cache._hook import CacheHook, CachePlan
 from scmreader.errors import (
     InputError,
     InvalidUrlError,
@@ -38,6 +39,9 @@ from scmreader.http._status import parse_json, raise_for_status
 from scmreader.redact import install_log_redaction, redact, redact_url
 from scmreader.urls import ParsedUrl, join_url, parse_url
 
+if TYPE_CHECKING:
+    from scmreader.cache import ResponseCache
+
 log = logging.getLogger("scmreader.http")
 
 
@@ -49,7 +53,12 @@ class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
 
 
 class HttpClient:
-    """A pooled, retrying, redirect-checking HTTP client. Thread-safe for concurrent use."""
+    """A pooled, retrying, redirect-checking HTTP client. Thread-safe for concurrent use.
+
+    With a ``cache`` (see :mod:`scmreader.cache`), GETs that carry no conditional headers
+    of their caller are revalidated with the stored ``ETag``/``Last-Modified``, and a 304
+    is answered from the cache as a 200 (header ``X-Scmreader-Cache: hit``).
+    """
 
     def __init__(
         self,
@@ -58,10 +67,17 @@ class HttpClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
         self._sleep = sleep
         self._clock = clock
+        self.cache = cache
+        self._cache_hook = (
+            CacheHook(cache, max_body=self.settings.cache_max_body, clock=clock)
+            if cache is not None
+            else None
+        )
         self.session = session or self._new_session()
         install_log_redaction("urllib3.connectionpool", "scmreader.http", "tenacity")
 
@@ -85,7 +101,8 @@ class HttpClient:
         self.session.close()
 
     def __repr__(self) -> str:
-        return f"HttpClient(settings={self.settings!r})"
+        cache = f", cache={self.cache!r}" if self.cache is not None else ""
+        return f"HttpClient(settings={self.settings!r}{cache})"
 
     # --- public -----------------------------------------------------------------------
 
@@ -107,6 +124,8 @@ class HttpClient:
         """
         target = parse_url(url)
         creds = list(credentials)
+        plan = self._cache_plan(method, target, headers or {}, creds, data)
+        validators = (plan.origin, plan.validators) if plan and plan.origin else None
         deadline = self._clock() + self.settings.request_deadline
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
@@ -119,15 +138,24 @@ class HttpClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._send_chain(
-                        method, target, headers or {}, creds, check_redirect, data, deadline
+                    response = self._send_chain(
+                        method,
+                        target,
+                        headers or {},
+                        creds,
+                        check_redirect,
+                        data,
+                        deadline,
+                        validators,
                     )
         except _Retryable as exc:
             final = exc.final
             if isinstance(final, UpstreamError):
                 final.attempts = retrying.statistics.get("attempt_number")
             raise final from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        if plan is not None and self._cache_hook is not None:
+            return self._cache_hook.finish(plan, response, self._open_body)
+        return response
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         """``request("GET", url, ...)``."""
@@ -138,6 +166,29 @@ class HttpClient:
         response = self.request("GET", url, **kwargs)
         raise_for_status(response, what=what)
         return parse_json(response)
+
+    # --- the response cache ------------------------------------------------------------
+
+    def _cache_plan(
+        self,
+        method: str,
+        target: ParsedUrl,
+        headers: Mapping[str, str],
+        credentials: list[OriginCredentials],
+        data: bytes | Mapping[str, str] | None,
+    ) -> CachePlan | None:
+        if self._cache_hook is None:
+            return None
+        first_hop: dict[str, str] = {}
+        for cred in credentials:
+            if cred.origin == target.origin:
+                first_hop.update(cred.headers)
+        return self._cache_hook.plan(method, target, headers, first_hop, has_body=data is not None)
+
+    def _open_body(self, response: requests.Response) -> BinaryIO:
+        from scmreader.http._body import body_stream
+
+        return body_stream(response, self)
 
     # --- retries ----------------------------------------------------------------------
 
@@ -180,13 +231,17 @@ class HttpClient:
         check_redirect: RedirectCheck | None,
         data: bytes | Mapping[str, str] | None,
         deadline: float,
+        validators: tuple[str, Mapping[str, str]] | None = None,
     ) -> requests.Response:
         s = self.settings
         origins_seen = {target.origin}
         current = target
         for hop in range(s.max_redirects + 1):
+            hop_headers = headers
+            if validators is not None and current.origin == validators[0]:
+                hop_headers = {**headers, **validators[1]}  # the cache's, to the entry's origin
             response = self._send_once(
-                method, current, headers, credentials, origins_seen, data, deadline
+                method, current, hop_headers, credentials, origins_seen, data, deadline
             )
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:

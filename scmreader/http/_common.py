@@ -35,6 +35,9 @@ class HttpSettings:
     verify: bool | str = True
     #: Explicit proxies (``{"https": "http://proxy:3128"}``); environment proxies are ignored.
     proxies: Mapping[str, str] | None = None
+    #: Largest answer the response cache (``HttpClient(cache=...)``) stores; larger ones, and
+    #: answers without ``Content-Length`` (archives), are streamed and never buffered.
+    cache_max_body: int = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,13 @@ class UrlReaders:
         factories: Iterable[ReaderFactory] = (),
         http: HttpClient | None = None,
     ) -> UrlReaders:
-        """Readers from exactly ``factories`` (no built-ins)."""
+        """Readers from exactly ``factories`` (no built-ins).
+
+        Without ``http``, the client is built from the config (the response cache configured
+        at ``scmreader.cache``, if any).
+        """
+        from scmreader.cache import http_client_from_config
         from scmreader.config import Config, load_config
-        from scmreader.http import HttpClient
         from scmreader.integrations import ScmIntegrations
         from scmreader.readers.tree import TreeResponseFactory
 
@@ -90,7 +94,7 @@ class UrlReaders:
         context = ReaderContext(
             config=config,
             integrations=ScmIntegrations.from_config(config),
-            http=http or HttpClient(),
+            http=http or http_client_from_config(config),
             tree=TreeResponseFactory(
                 work_dir=config.get_optional_string("backend.workingDirectory")
             ),
