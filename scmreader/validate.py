@@ -168,6 +168,7 @@ def check_config(config: Config) -> tuple[int, list[Problem]]:
     problems: list[Problem] = []
     checked = _check_integrations(config, problems)
     checked += _check_allow_list(config, problems)
+    checked += _check_cache(config, problems)
     return checked, problems
 
 
@@ -344,6 +345,19 @@ def _check_allow_list(config: Config, problems: list[Problem]) -> int:
             _record(problems, exc)
         _unknown_keys(entry, "", ALLOW_KEYS, problems)
     return len(entries)
+
+
+def _check_cache(config: Config, problems: list[Problem]) -> int:
+    """The ``scmreader.cache`` block, read by the same code the library uses (no I/O)."""
+    from scmreader.cache import cache_from_config, max_body_from_config
+
+    try:
+        if cache_from_config(config) is None:
+            return 0
+        max_body_from_config(config)
+    except ConfigError as exc:
+        _record(problems, exc)
+    return 1
 
 
 # --- online -------------------------------------------------------------------------
