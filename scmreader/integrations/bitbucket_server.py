@@ -151,11 +151,13 @@ def get_bitbucket_server_download_url(
     url: str,
     config: BitbucketServerIntegrationConfig,
     default_branch: Callable[[], str] | None = None,
+    *,
+    ref: str | None = None,
 ) -> str:
     """The tar.gz archive API URL of the URL's folder at its ``at`` ref (or, when the URL
-    has none, at ``default_branch()``)."""
+    has none, at ``default_branch()``); ``ref`` (say a looked-up commit id) overrides both."""
     git = _parse(url)
-    ref = git.ref
+    ref = ref or git.ref
     if not ref:
         if default_branch is None:
             raise url_error(

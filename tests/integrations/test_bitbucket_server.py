@@ -147,6 +147,14 @@ def test_download_url_asks_for_the_default_branch_only_when_needed() -> None:
         get_bitbucket_server_download_url(url, CONFIG)
 
 
+def test_download_url_ref_override_wins_over_the_url_and_the_default() -> None:
+    url = f"https://{HOST}/projects/PROJ/repos/repo/browse/docs?at=main"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert get_bitbucket_server_download_url(url, CONFIG, lambda: "develop", ref=sha) == (
+        f"{API}/projects/PROJ/repos/repo/archive?format=tgz&at={sha}&prefix=PROJ-repo&path=docs"
+    )
+
+
 def test_default_branch_urls_and_answer() -> None:
     url = f"https://{HOST}/projects/PROJ/repos/repo/browse/a.yaml"
     assert get_bitbucket_server_default_branch_urls(url, CONFIG) == (
