@@ -38,6 +38,7 @@ __all__ = [
     "get_harness_edit_contents_url",
     "get_harness_file_contents_url",
     "get_harness_latest_commit_url",
+    "get_harness_repo_api_url",
     "get_harness_request_options",
     "parse_harness_url",
     "read_harness_config",
@@ -154,6 +155,12 @@ def _api_repo(parsed: HarnessUrl) -> str:
     ids = [parsed.account_id, parsed.org_name, parsed.project_name, parsed.repo_name]
     joined = "/".join(encode_uri_component(i) for i in ids if i)
     return f"{parsed.base_url}/gateway/code/api/v1/repos/{joined}"
+
+
+def get_harness_repo_api_url(config: HarnessIntegrationConfig, url: str) -> str:
+    """The API URL of the URL's repository (``<base>/gateway/code/api/v1/repos/<acct>
+    [/<org>][/<proj>]/<repo>``); the endpoints hang below it after ``/+/``."""
+    return _api_repo(parse_harness_url(config, url))
 
 
 def _need_ref(parsed: HarnessUrl, url: str) -> str:

@@ -18,6 +18,7 @@ from scmreader.integrations.harness import (
     get_harness_edit_contents_url,
     get_harness_file_contents_url,
     get_harness_latest_commit_url,
+    get_harness_repo_api_url,
     get_harness_request_options,
     parse_harness_url,
     read_harness_config,
@@ -167,6 +168,19 @@ def test_api_urls() -> None:
     )
     with pytest.raises(InvalidUrlError, match="names no branch"):
         get_harness_archive_url(CONFIG, f"{BASE}/repos/repo1")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (FULL, f"{API}/acc1/org1/proj1/repo1"),
+        (f"{BASE}/orgs/org1/repos/r%20x/files/main", f"{API}/acc1/org1/r%20x"),
+        (f"{BASE}/repos/repo1", f"{API}/acc1/repo1"),
+        ("http://app.harness.io/ng/account/a/module/code/repos/r/files/m", f"{API}/a/r"),
+    ],
+)
+def test_repo_api_url(url: str, expected: str) -> None:
+    assert get_harness_repo_api_url(CONFIG, url) == expected
 
 
 def test_edit_url_is_the_normalized_view_url() -> None:
