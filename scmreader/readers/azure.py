@@ -1,0 +1,450 @@
+"""Reading files, trees and glob searches from Azure DevOps and Azure DevOps Server.
+
+URLs are repository web URLs (``https://dev.azure.com/<org>/<project>/_git/<repo>``,
+``https://<org>.visualstudio.com/<project>/_git/<repo>``, on-premises
+``https://<host>/<collection path>/<project>/_git/<repo>``) whose ``path`` query names the
+file, folder or glob and whose ``version=GB<branch>`` (or ``GT<tag>``) names the ref.
+
+Requests per call:
+
+- ``read_url``: one GET of the items API (``If-None-Match`` sent when an etag is given:
+  Azure answers 304 for an unchanged object id);
+- ``read_tree``: one commits lookup (``searchCriteria.$top=1``; its commit id is the etag),
+  then the zip of exactly that commit (``versionType=commit``, so a push between the two
+  requests cannot mix two states); an unchanged tree stops after the lookup;
+- ``search`` (glob): the commits lookup, one recursive items listing of the glob's static
+  prefix only, and one items GET per matched file whose ``content()`` is read. No zip.
+
+Azure answers a request it cannot authenticate on a private organization with ``203``
+and an HTML sign-in page; that becomes an AuthenticationError instead of being read as
+the file. Credentials are chosen per organization as the integration's ``credentials``
+say and bound to the Azure origin: API requests may not be redirected elsewhere, and
+downloads that are redirected never carry them. Personal access tokens and Azure AD
+client secrets (client-credentials flow over plain HTTP) work; the other Azure AD kinds
+raise NotImplementedByReaderError naming the credential.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
+
+from scmreader.errors import (
+    AuthenticationError,
+    InvalidUrlError,
+    NotAllowedError,
+    NotFoundError,
+    NotImplementedByReaderError,
+)
+from scmreader.http import (
+    OriginCredentials,
+    body_stream,
+    conditional_headers,
+    parse_json,
+    raise_for_status,
+    unexpected_answer,
+)
+from scmreader.integrations._common import SearchParams, basic_auth
+from scmreader.integrations.azure import AzureDevOpsCredential, AzureIntegration, AzureUrl
+from scmreader.readers.base import (
+    BaseUrlReader,
+    ReaderContext,
+    ReaderFactory,
+    ReaderTuple,
+    read_url_response,
+)
+from scmreader.readers.types import (
+    ReadTreeResponse,
+    ReadUrlResponse,
+    SearchResponse,
+    SearchResponseFile,
+    TreeFilter,
+)
+from scmreader.redact import redact_url, register_secret
+from scmreader.urls import (
+    ParsedUrl,
+    glob_matcher,
+    glob_static_prefix,
+    is_commit_sha,
+    is_glob,
+    parse_url,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+    from scmreader.http import HttpClient
+    from scmreader.readers.tree import TreeResponseFactory
+
+#: Where Azure AD issues tokens (``/{tenant}/oauth2/v2.0/token``).
+AUTHORITY = "https://login.microsoftonline.com"
+#: The Azure DevOps resource; its ``/.default`` scope grants what the app registration has.
+AZURE_DEVOPS_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
+_TOKEN_MARGIN = 300.0
+_URL_FORM = "https://dev.azure.com/<org>/<project>/_git/<repo>?path=/<path>&version=GB<branch>"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Token:
+    value: str
+    expires_at: float
+
+
+class AzureUrlReader(BaseUrlReader):
+    """Reads from one configured Azure DevOps host (``azure{host=...,authed=...}``)."""
+
+    name = "azure"
+
+    def __init__(
+        self,
+        integration: AzureIntegration,
+        *,
+        http: HttpClient,
+        tree: TreeResponseFactory,
+        authority: str = AUTHORITY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        config = integration.config
+        super().__init__(host=config.host, authed=bool(config.credentials))
+        self.integration = integration
+        self._config = config
+        self._http = http
+        self._tree = tree
+        self._authority = authority.rstrip("/")
+        self._clock = clock
+        self._token_lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], _Token] = {}
+
+    # --- read_url ----------------------------------------------------------------------
+
+    def read_url(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified_after: datetime | None = None,
+        token: str | None = None,
+    ) -> ReadUrlResponse:
+        """Read the file named by the URL's ``path`` query parameter.
+
+        Raises NotModifiedError (the etag still matches), NotFoundError,
+        AuthenticationError (Azure's sign-in page) and InvalidUrlError.
+        """
+        azure = self._parse(url)
+        if not azure.path or azure.path == "/":
+            raise InvalidUrlError(
+                f"The URL {redact_url(url)} names no file: add ?path=/<file> ({_URL_FORM})."
+            )
+        headers = conditional_headers(etag, last_modified_after)
+        response = self._get(azure.to_file_url(), azure, headers=headers)
+        self._check(response, url)
+        return read_url_response(response, self._http)
+
+    # --- read_tree ---------------------------------------------------------------------
+
+    def read_tree(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        filter: TreeFilter | None = None,
+        token: str | None = None,
+    ) -> ReadTreeResponse:
+        """Read the repository (or its ``path`` folder) at the URL's ref, default branch
+        when it names none. The etag is the ref's latest commit id; passing the current
+        one raises NotModifiedError before the zip is requested."""
+        azure = self._parse(url)
+        commit = self._latest_commit(azure, url)
+        self._raise_if_not_modified(url, etag, commit)
+        scope = (azure.path or "").strip("/")
+        params = _at_commit(SearchParams(), commit)
+        archive = f"{_unversioned(azure).to_archive_url()}&{params}"
+        response = self._get(archive, azure, headers={"Accept": "application/zip"}, api=False)
+        self._check(response, url)
+        # Azure names the entries of a zip scoped to /a/b "b/...": strip that folder.
+        return self._tree.from_zip_archive(
+            body_stream(response, self._http),
+            etag=commit,
+            subpath=scope.rsplit("/", 1)[-1] or None,
+            filter=filter,
+        )
+
+    # --- search ------------------------------------------------------------------------
+
+    def search(
+        self, url: str, *, etag: str | None = None, token: str | None = None
+    ) -> SearchResponse:
+        """Glob search when the ``path`` query parameter is a glob, else one file."""
+        if is_glob(self._parse(url).path or ""):
+            return self.search_glob(url, etag=etag, token=token)
+        return self.search_exact(url, etag=etag, token=token)
+
+    def search_glob(
+        self, url: str, *, etag: str | None = None, token: str | None = None
+    ) -> SearchResponse:
+        """Files whose repository path matches the ``path`` glob; etag = the ref's latest
+        commit id. Only the glob's static prefix is listed; contents load lazily."""
+        azure = self._parse(url)
+        pattern = (azure.path or "").lstrip("/")
+        commit = self._latest_commit(azure, url)
+        self._raise_if_not_modified(url, etag, commit)
+        matches = glob_matcher(pattern)
+        files = [
+            SearchResponseFile(
+                url=_with_path(url, "/" + path),
+                _content=self._file_reader(azure, path, commit, url),
+            )
+            for path in self._list_files(azure, glob_static_prefix(pattern), commit, url)
+            if matches(path)
+        ]
+        return SearchResponse(files=files, etag=commit)
+
+    def _list_files(self, azure: AzureUrl, prefix: str, commit: str, url: str) -> list[str]:
+        params = SearchParams()
+        params.set("scopePath", "/" + prefix)
+        params.set("recursionLevel", "Full")
+        params.set("api-version", "6.0")
+        _at_commit(params, commit)
+        listing = f"{_items_url(azure)}?{params}"
+        response = self._get(listing, azure, headers={"Accept": "application/json"})
+        if response.status_code == 404 and prefix:
+            response.close()
+            return []  # the static prefix is not in the repository: nothing can match
+        self._check(response, url)
+        body = parse_json(response)
+        items = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise unexpected_answer(response, "is not a list of items (no 'value')")
+        paths: list[str] = []
+        for item in items:
+            if not isinstance(item, dict) or item.get("isFolder"):
+                continue
+            if item.get("gitObjectType", "blob") != "blob":
+                continue  # submodules (commit) and anything else that is not a file
+            path = item.get("path")
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise unexpected_answer(response, "lists an item without a valid path")
+            paths.append(path[1:])
+        return sorted(paths)
+
+    def _file_reader(
+        self, azure: AzureUrl, path: str, commit: str, url: str
+    ) -> Callable[[], bytes]:
+        def read() -> bytes:
+            params = _at_commit(SearchParams(), commit)
+            file_url = _unversioned(dataclasses.replace(azure, path="/" + path)).to_file_url()
+            response = self._get(f"{file_url}&{params}", azure)
+            self._check(response, _with_path(url, "/" + path))
+            return body_stream(response, self._http).read()
+
+        return read
+
+    # --- commits -----------------------------------------------------------------------
+
+    def _latest_commit(self, azure: AzureUrl, url: str) -> str:
+        commits = f"{azure.to_commits_url()}&searchCriteria.%24top=1"
+        response = self._get(commits, azure, headers={"Accept": "application/json"})
+        ref = azure.ref or "the default branch"
+        self._check(
+            response,
+            url,
+            not_found=(
+                f"{redact_url(url)} could not be read: Azure DevOps has no repository "
+                f"{azure.repo} in {azure.owner}/{azure.project}, or no {ref}; check the URL "
+                "and that the credentials can see the repository."
+            ),
+        )
+        body = parse_json(response)
+        values = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(values, list):
+            raise unexpected_answer(response, "is not a list of commits (no 'value')")
+        if not values:
+            raise NotFoundError(
+                f"{redact_url(url)} could not be read: {ref} of {azure.repo} has no commits "
+                "(the repository may be empty).",
+                status=404,
+                url=redact_url(url),
+            )
+        commit = values[0].get("commitId") if isinstance(values[0], dict) else None
+        if not isinstance(commit, str) or not is_commit_sha(commit):
+            raise unexpected_answer(response, "lists a commit without a valid commitId")
+        return commit
+
+    # --- URLs ----------------------------------------------------------------------------
+
+    def _parse(self, url: str) -> AzureUrl:
+        azure = AzureUrl.from_repo_url(url)
+        if parse_url(azure.origin).host != self._config.host:
+            raise InvalidUrlError(
+                f"The URL {redact_url(url)} is not on {self._config.host}; use the reader "
+                "configured for its host."
+            )
+        return azure
+
+    # --- credentials and HTTP ----------------------------------------------------------
+
+    def _credential(self, azure: AzureUrl) -> AzureDevOpsCredential | None:
+        credentials = self._config.credentials or ()
+        owner = azure.owner
+        wanted = {owner, owner.split("/")[0], owner.rsplit("/", 1)[-1]}
+        for credential in credentials:
+            if wanted & set(credential.organizations):
+                return credential
+        return next((c for c in credentials if not c.organizations), None)
+
+    def _auth(self, azure: AzureUrl) -> list[OriginCredentials]:
+        credential = self._credential(azure)
+        if credential is None:
+            return []
+        if credential.kind == "PersonalAccessToken":
+            assert credential.personal_access_token is not None
+            header = basic_auth("", str(credential.personal_access_token))
+        elif credential.kind == "ClientSecret":
+            header = f"Bearer {self._aad_token(credential)}"
+        else:
+            orgs = ", ".join(credential.organizations) or "every organization"
+            raise NotImplementedByReaderError(
+                f"The Azure DevOps credential for {orgs} on {self._config.host} is of kind "
+                f"{credential.kind} (integrations.azure[].credentials[] with clientId "
+                f"{credential.client_id!r}), which scmreader cannot use yet; give this "
+                "organization a personalAccessToken or clientId + clientSecret + tenantId "
+                "credential instead."
+            )
+        return [OriginCredentials(azure.origin, {"Authorization": header})]
+
+    def _aad_token(self, credential: AzureDevOpsCredential) -> str:
+        """An Azure AD access token for the client credentials, cached until five minutes
+        before it expires (one request at a time)."""
+        assert credential.tenant_id and credential.client_id and credential.client_secret
+        key = (credential.tenant_id, credential.client_id)
+        with self._token_lock:
+            now = self._clock()
+            cached = self._tokens.get(key)
+            if cached is not None and now < cached.expires_at:
+                return cached.value
+            token_url = (
+                f"{self._authority}/{quote(credential.tenant_id, safe='')}/oauth2/v2.0/token"
+            )
+            origin = parse_url(token_url).origin
+            response = self._http.request(
+                "POST",
+                token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": credential.client_id,
+                    "client_secret": str(credential.client_secret),
+                    "scope": AZURE_DEVOPS_SCOPE,
+                },
+                check_redirect=lambda target: _stay_on(origin, target),
+            )
+            if response.status_code in (400, 401):
+                response.close()
+                raise AuthenticationError(
+                    f"Azure AD refused the client credentials of {credential.client_id} in "
+                    f"tenant {credential.tenant_id} ({response.status_code}); check clientId, "
+                    "clientSecret and tenantId of the azure integration.",
+                    status=response.status_code,
+                    url=redact_url(token_url),
+                )
+            raise_for_status(response, what="the Azure AD token")
+            body = parse_json(response)
+            value = body.get("access_token") if isinstance(body, dict) else None
+            lifetime = body.get("expires_in") if isinstance(body, dict) else None
+            if not isinstance(value, str) or not value:
+                raise unexpected_answer(response, "has no access_token")
+            register_secret(value)
+            seconds = float(lifetime) if isinstance(lifetime, (int, float, str)) else 0.0
+            self._tokens[key] = _Token(value, now + max(0.0, seconds - _TOKEN_MARGIN))
+            return value
+
+    def _check(
+        self, response: requests.Response, url: str, *, not_found: str | None = None
+    ) -> None:
+        if response.status_code == 203:
+            response.close()
+            raise AuthenticationError(
+                f"{redact_url(url)} could not be read: Azure DevOps answered with its sign-in "
+                "page (203), so the request was not authenticated; configure a valid "
+                "personal access token for this organization in integrations.azure[]."
+                "credentials.",
+                status=203,
+                url=redact_url(response.url),
+            )
+        raise_for_status(response, what=url, not_found=not_found)
+
+    def _get(
+        self,
+        url: str,
+        azure: AzureUrl,
+        *,
+        headers: Mapping[str, str] | None = None,
+        api: bool = True,
+    ) -> requests.Response:
+        """GET through the shared client; API requests stay on the Azure origin, zip
+        downloads may be redirected (credentials never leave the origin)."""
+        return self._http.get(
+            url,
+            headers=headers,
+            credentials=self._auth(azure),
+            check_redirect=(lambda t: _stay_on(azure.origin, t)) if api else None,
+        )
+
+
+def _stay_on(origin: str, target: ParsedUrl) -> None:
+    if target.origin != origin:
+        raise NotAllowedError(
+            f"{origin} redirected to {redact_url(str(target))}, another host; scmreader only "
+            "follows API redirects within the same host."
+        )
+
+
+def _items_url(azure: AzureUrl) -> str:
+    """The items API URL of the repository, without a query."""
+    return _unversioned(azure).to_archive_url().split("?", 1)[0]
+
+
+def _unversioned(azure: AzureUrl) -> AzureUrl:
+    return dataclasses.replace(azure, ref=None, ref_type=None)
+
+
+def _at_commit(params: SearchParams, commit: str) -> SearchParams:
+    params.set("versionDescriptor.version", commit)
+    params.set("versionDescriptor.versionType", "commit")
+    return params
+
+
+def _with_path(url: str, path: str) -> str:
+    """``url`` with its ``path`` query value replaced, the other parameters kept as sent."""
+    base, _, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
+    value = quote(path, safe="/!$'()*,;:@~")
+    pairs = [p for p in query.split("&") if p]
+    replaced = [f"path={value}" if unquote(p.split("=", 1)[0]) == "path" else p for p in pairs]
+    if not any(unquote(p.split("=", 1)[0]) == "path" for p in pairs):
+        replaced.insert(0, f"path={value}")
+    return f"{base}?{'&'.join(replaced)}{hash_mark}{fragment}"
+
+
+def _create(context: ReaderContext) -> list[ReaderTuple]:
+    tuples = []
+    for integration in context.integrations.group("azure").list():
+        if not isinstance(integration, AzureIntegration):
+            continue
+        reader = AzureUrlReader(integration, http=context.http, tree=context.tree)
+        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
+    return tuples
+
+
+def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
+    return lambda url: url.host == host
+
+
+#: How UrlReaders finds this reader (Backstage reader order 10).
+READER_FACTORY = ReaderFactory(name="azure", order=10, create=_create)
+
+__all__ = ["AUTHORITY", "AZURE_DEVOPS_SCOPE", "READER_FACTORY", "AzureUrlReader"]
