@@ -158,31 +158,9 @@ def http_client(
     (plus any ``also`` host name -> fake) to ``host`` over plain HTTP, keeping the original
     ``Host`` header; ``kwargs`` go to HttpClient (``sleep=`` for fast retries)."""
     from scmreader.http import HttpClient
+    from scmreader.testing.transport import https_to_fake
 
-    client = HttpClient(**kwargs)
-    targets = {WEB_HOST: host, API_HOST: host, **(also or {})}
-    for name, target in targets.items():
-        client.session.mount(f"https://{name}/", _adapter(target))
-    return client
-
-
-def _adapter(target: FakeScmHost) -> Any:
-    from urllib.parse import urlsplit, urlunsplit
-
-    from requests.adapters import HTTPAdapter
-
-    class ToFakeHost(HTTPAdapter):
-        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            original = str(request.url)
-            parts = urlsplit(original)
-            request.headers["Host"] = parts.netloc
-            request.headers["X-Forwarded-Proto"] = parts.scheme
-            request.url = urlunsplit(("http", target.host, parts.path, parts.query, ""))
-            response = super().send(request, *args, **kwargs)
-            response.url = original
-            return response
-
-    return ToFakeHost(max_retries=0)
+    return https_to_fake(HttpClient(**kwargs), {WEB_HOST: host, API_HOST: host, **(also or {})})
 
 
 # --- answers -------------------------------------------------------------------------

@@ -136,30 +136,9 @@ def http_client(
     """An HttpClient that sends ``https://<host>`` (and each ``also`` host) to the fake
     over plain HTTP; ``kwargs`` go to HttpClient (``sleep=`` for fast retries)."""
     from scmreader.http import HttpClient
+    from scmreader.testing.transport import https_to_fake
 
-    client = HttpClient(**kwargs)
-    for target in (host, *also):
-        client.session.mount(f"https://{target.host}/", _plain_http_adapter())
-    return client
-
-
-def _plain_http_adapter() -> Any:
-    from requests.adapters import HTTPAdapter
-
-    class PlainHttp(HTTPAdapter):
-        """Sends an https request as http to the same address, marked with
-        ``X-Forwarded-Proto: https`` as a TLS-terminating proxy would; the response keeps
-        the https URL so that relative redirects resolve as they would on the real host."""
-
-        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            original = str(request.url)
-            request.headers["X-Forwarded-Proto"] = "https"
-            request.url = "http://" + original.removeprefix("https://")
-            response = super().send(request, *args, **kwargs)
-            response.url = original
-            return response
-
-    return PlainHttp(max_retries=0)
+    return https_to_fake(HttpClient(**kwargs), {t.host: t for t in (host, *also)})
 
 
 # --- access ------------------------------------------------------------------------------
