@@ -1,0 +1,691 @@
+"""Reading objects, key prefixes ("folders") and glob searches from AWS S3 and
+S3-compatible stores (MinIO, LocalStack, Ceph...), through boto3.
+
+Requests per call:
+
+- ``read_url``: one GetObject, conditional on the caller's ``etag`` (If-None-Match) and
+  ``last_modified_after`` (If-Modified-Since); the body is streamed, not buffered.
+- ``read_tree``: ListObjectsV2 of the key prefix (1000 keys a page), then one GetObject per
+  selected file, issued only when the tree engine reaches that file. The etag is a sha256
+  of the listing (every key with its ETag), so passing it back costs only the listing and
+  raises NotModifiedError before any object is downloaded. Each GetObject asks for the
+  ETag the listing saw (If-Match): an object replaced mid-read is an error, not a mix of
+  two states.
+- ``search`` (glob): ListObjectsV2 of the glob's static prefix; matched objects are fetched
+  when their ``content()`` is read. The etag is the same kind of hash over the matches.
+
+Beyond Backstage: the tree ``filter`` is honoured (with the listed size), the prefix of a
+tree always ends in ``/`` (``docs`` does not take in ``docs2/``), folder markers and keys
+that cannot be files (``.``/``..``/empty segments, control characters) are skipped, and
+glob searches work. The ``token`` option is ignored, as in Backstage.
+
+boto3 is the ``s3`` extra and is imported on first use only. Credentials: the entry's
+access key pair, else boto3's default chain (environment, shared config, instance role);
+with ``roleArn`` those credentials assume that role through STS (session name
+``scmreader-aws-s3-url-reader``, ``externalId`` when set), refreshed before expiry. STS is
+reached at its usual AWS endpoint (``AWS_ENDPOINT_URL_STS`` overrides it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import unquote
+
+from scmreader.errors import (
+    AuthenticationError,
+    ConfigError,
+    HttpStatusError,
+    InvalidUrlError,
+    NotFoundError,
+    NotModifiedError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ScmReaderError,
+    TransportError,
+    UpstreamError,
+)
+from scmreader.integrations.aws_s3 import (
+    AMAZON_AWS_HOST,
+    AwsS3Integration,
+    AwsS3Url,
+    parse_aws_s3_url,
+)
+from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.tree import TreeEntry
+from scmreader.readers.types import (
+    FileInfo,
+    ReadTreeResponse,
+    ReadUrlResponse,
+    SearchResponse,
+    SearchResponseFile,
+    TreeFilter,
+)
+from scmreader.redact import redact, redact_url, register_secret
+from scmreader.urls import (
+    ParsedUrl,
+    decode_fully,
+    encode_path,
+    glob_matcher,
+    glob_static_prefix,
+    parse_url,
+    reject_traversal,
+)
+
+if TYPE_CHECKING:
+    from scmreader.http import HttpSettings
+    from scmreader.readers.tree import TreeResponseFactory
+
+_log = logging.getLogger(__name__)
+
+#: RoleSessionName of the STS AssumeRole call (visible in CloudTrail).
+ROLE_SESSION_NAME = "scmreader-aws-s3-url-reader"
+_INSTALL_HINT = "pip install 'scmreader[s3]'"
+_SEGMENT_SPLIT = re.compile(r"[/\\]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_MODIFIED_CODES = frozenset({"304", "NotModified"})
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+_AUTH_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "InvalidClientTokenId",
+    }
+)
+_THROTTLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests"})
+
+
+@dataclass(frozen=True)
+class _Object:
+    """One entry of a listing."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified_at: datetime | None
+
+
+#: Loggers of botocore that may print request headers, signing input or response bodies.
+_BOTOCORE_LOGGERS = (
+    "botocore.auth",
+    "botocore.awsrequest",
+    "botocore.client",
+    "botocore.credentials",
+    "botocore.endpoint",
+    "botocore.hooks",
+    "botocore.httpsession",
+    "botocore.parsers",
+    "botocore.retries.standard",
+    "botocore.retryhandler",
+    "botocore.utils",
+    "urllib3.connectionpool",
+)
+_CREDENTIAL_FIELDS = re.compile(
+    r"(<(SecretAccessKey|SessionToken)>)[^<]*(</\2>)"
+    r"|(\"(?:SecretAccessKey|SessionToken|secretAccessKey|sessionToken)\"\s*:\s*\")[^\"]*"
+)
+_log_filter_lock = threading.Lock()
+_log_filter_installed = False
+
+
+class _BotocoreLogRedaction(logging.Filter):
+    """Masks registered secrets, and the credentials in STS answers (logged by botocore at
+    DEBUG before scmreader sees them), in botocore's log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _CREDENTIAL_FIELDS.sub(_mask_field, redact(message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _mask_field(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)}***{match.group(3)}"
+    return f"{match.group(4)}***"
+
+
+def _install_log_redaction() -> None:
+    global _log_filter_installed
+    with _log_filter_lock:
+        if not _log_filter_installed:
+            for name in _BOTOCORE_LOGGERS:
+                logging.getLogger(name).addFilter(_BotocoreLogRedaction())
+            _log_filter_installed = True
+
+
+def _import_boto3() -> tuple[Any, Any]:
+    """boto3 and botocore.config.Config, or a ConfigError saying how to install them."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise ConfigError(
+            "Reading from AWS S3 needs boto3, which is not installed; install the s3 extra: "
+            f"{_INSTALL_HINT}"
+        ) from None
+    return boto3, Config
+
+
+class AwsS3UrlReader(BaseUrlReader):
+    """Reads from one configured S3 service (``awsS3{host=...,authed=...}``)."""
+
+    name = "awsS3"
+
+    def __init__(
+        self,
+        integration: AwsS3Integration,
+        *,
+        tree: TreeResponseFactory,
+        settings: HttpSettings | None = None,
+        max_list_pages: int = 10_000,
+        page_size: int = 1000,
+    ) -> None:
+        config = integration.config
+        super().__init__(
+            host=config.host,
+            authed=bool(config.access_key_id and config.secret_access_key) or bool(config.role_arn),
+        )
+        self.integration = integration
+        self._config = config
+        self._tree = tree
+        self._settings = settings
+        self._max_list_pages = max_list_pages
+        self._page_size = page_size
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+
+    # --- read_url ----------------------------------------------------------------------
+
+    def read_url(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified_after: datetime | None = None,
+        token: str | None = None,
+    ) -> ReadUrlResponse:
+        """Read one object, streamed. Raises NotModifiedError (the ETag or date still
+        matches), NotFoundError (no such key or bucket), PermissionDeniedError,
+        AuthenticationError and InvalidUrlError (not an S3 object URL)."""
+        location = self._parse(url)
+        if not location.path or location.path.endswith("/"):
+            raise InvalidUrlError(
+                f"The URL {redact_url(url)} names a folder of bucket {location.bucket}, not an "
+                "object; use read_tree for folders, or add the object's key."
+            )
+        conditions: dict[str, Any] = {}
+        if etag:
+            conditions["IfNoneMatch"] = etag
+        if last_modified_after is not None:
+            conditions["IfModifiedSince"] = _aware(last_modified_after)
+        answer = self._call(
+            location.region,
+            "get_object",
+            url,
+            etag,
+            Bucket=location.bucket,
+            Key=location.path,
+            **conditions,
+        )
+        return ReadUrlResponse(
+            _stream(answer["Body"], url),
+            etag=answer.get("ETag"),
+            last_modified_at=answer.get("LastModified"),
+        )
+
+    # --- read_tree ---------------------------------------------------------------------
+
+    def read_tree(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        filter: TreeFilter | None = None,
+        token: str | None = None,
+    ) -> ReadTreeResponse:
+        """Read every object under the URL's key prefix as a tree (paths relative to it).
+
+        The etag hashes the listing; passing the current one raises NotModifiedError before
+        any object is read. A prefix holding no object at all is a NotFoundError (the
+        bucket's root may be empty).
+        """
+        location = self._parse(url)
+        reject_traversal(location.path, what="the S3 key")
+        prefix = location.path.strip("/")
+        prefix = f"{prefix}/" if prefix else ""
+        objects = self._list(location, prefix, url)
+        if prefix and not objects:
+            raise NotFoundError(
+                f"No object in bucket {location.bucket} has a key starting with {prefix!r} "
+                f"({redact_url(url)}); check the URL (read_tree takes a folder, read_url an "
+                "object).",
+                status=404,
+                url=redact_url(url),
+            )
+        tree_etag = _listing_etag(location.bucket, prefix, objects)
+        self._raise_if_not_modified(url, etag, tree_etag)
+        entries: list[TreeEntry] = []
+        for item in objects:
+            path = item.key[len(prefix) :]
+            if not _usable_path(path, item.key):
+                continue
+            if filter is not None and not filter(path, FileInfo(item.size)):
+                continue
+            entries.append(
+                TreeEntry(
+                    path,
+                    self._opener(location, item, url),
+                    item.last_modified_at,
+                )
+            )
+        return self._tree.from_files(entries, etag=tree_etag)
+
+    # --- search ------------------------------------------------------------------------
+
+    def search_glob(
+        self, url: str, *, etag: str | None = None, token: str | None = None
+    ) -> SearchResponse:
+        """Objects whose whole key matches the glob in the URL's key. Only the glob's static
+        prefix is listed; contents are fetched when read. The etag hashes the matches."""
+        location = self._parse(url)
+        reject_traversal(location.path, what="the S3 key")
+        pattern = location.path.lstrip("/")
+        prefix = glob_static_prefix(pattern)
+        prefix = f"{prefix}/" if prefix else ""
+        matches = glob_matcher(pattern)
+        found = [
+            item
+            for item in self._list(location, prefix, url)
+            if _usable_path(item.key, item.key) and matches(item.key)
+        ]
+        search_etag = _listing_etag(location.bucket, pattern, found)
+        self._raise_if_not_modified(url, etag, search_etag)
+        base = _browse_base(url, location)
+        files = [
+            SearchResponseFile(
+                url=f"{base}{encode_path(item.key)}",
+                _content=self._reader(location, item, url),
+                last_modified_at=item.last_modified_at,
+            )
+            for item in found
+        ]
+        return SearchResponse(files=files, etag=search_etag)
+
+    # --- listing and objects -----------------------------------------------------------
+
+    def _list(self, location: AwsS3Url, prefix: str, url: str) -> list[_Object]:
+        """Every object whose key starts with ``prefix``, across all pages."""
+        objects: list[_Object] = []
+        token: str | None = None
+        seen: set[str] = set()
+        pages = 0
+        while pages < self._max_list_pages:
+            params: dict[str, Any] = {
+                "Bucket": location.bucket,
+                "Prefix": prefix,
+                "MaxKeys": self._page_size,
+            }
+            if token:
+                params["ContinuationToken"] = token
+            page = self._call(location.region, "list_objects_v2", url, None, **params)
+            pages += 1
+            for raw in page.get("Contents") or ():
+                objects.append(
+                    _Object(
+                        key=str(raw["Key"]),
+                        size=int(raw.get("Size") or 0),
+                        etag=str(raw.get("ETag") or ""),
+                        last_modified_at=raw.get("LastModified"),
+                    )
+                )
+            token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+            if not token:
+                return objects
+            if token in seen:
+                break
+            seen.add(token)
+        raise UpstreamError(
+            f"Listing {redact_url(url)} did not end after {pages} pages; the store's "
+            "pagination loops or the prefix holds too many objects. Read a narrower folder.",
+            url=redact_url(url),
+        )
+
+    def _opener(self, location: AwsS3Url, item: _Object, url: str) -> Callable[[], BinaryIO]:
+        def open_object() -> BinaryIO:
+            params: dict[str, Any] = {"Bucket": location.bucket, "Key": item.key}
+            if item.etag:
+                params["IfMatch"] = item.etag
+            answer = self._call(location.region, "get_object", url, None, **params)
+            return _stream(answer["Body"], url)
+
+        return open_object
+
+    def _reader(self, location: AwsS3Url, item: _Object, url: str) -> Callable[[], bytes]:
+        opener = self._opener(location, item, url)
+
+        def read() -> bytes:
+            with opener() as stream:
+                return stream.read()
+
+        return read
+
+    def _parse(self, url: str) -> AwsS3Url:
+        location = parse_aws_s3_url(url, self._config)
+        if not location.bucket:
+            raise InvalidUrlError(f"The URL {redact_url(url)} names no S3 bucket.")
+        return location
+
+    # --- boto3 -------------------------------------------------------------------------
+
+    def _call(self, region: str, operation: str, url: str, etag: str | None, **params: Any) -> Any:
+        """Run one S3 operation, turning botocore's exceptions into scmreader's."""
+        client = self._client(region)
+        try:
+            return getattr(client, operation)(**params)
+        except ScmReaderError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, url, etag) from None
+
+    def _client(self, region: str) -> Any:
+        """The S3 client for ``region`` (one per region; boto3 clients are thread-safe)."""
+        client = self._clients.get(region)
+        if client is not None:
+            return client
+        boto3, config_class = _import_boto3()
+        _install_log_redaction()
+        with self._lock:
+            client = self._clients.get(region)
+            if client is None:
+                if self._session is None:
+                    self._session = self._make_session(boto3)
+                client = self._session.client(
+                    "s3",
+                    region_name=region,
+                    endpoint_url=self._config.endpoint,
+                    config=self._botocore_config(config_class),
+                    verify=self._settings.verify if self._settings else None,
+                )
+                self._clients[region] = client
+        return client
+
+    def _botocore_config(self, config_class: Any) -> Any:
+        settings = self._settings
+        options: dict[str, Any] = {"user_agent_extra": "scmreader"}
+        if settings is not None:
+            options.update(
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
+            )
+            if settings.proxies:
+                options["proxies"] = dict(settings.proxies)
+        if self._config.s3_force_path_style:
+            options["s3"] = {"addressing_style": "path"}
+        return config_class(**options)
+
+    def _make_session(self, boto3: Any) -> Any:
+        """A boto3 Session with the entry's credentials (see the module's docstring)."""
+        config = self._config
+        if bool(config.access_key_id) != bool(config.secret_access_key):
+            raise ConfigError(
+                f"The awsS3 integration for {config.host} sets only one of accessKeyId and "
+                "secretAccessKey; set both, or neither to use the default AWS credential chain."
+            )
+        if config.secret_access_key:
+            register_secret(config.secret_access_key)
+        base = boto3.Session(
+            aws_access_key_id=config.access_key_id or None,
+            aws_secret_access_key=config.secret_access_key or None,
+        )
+        if not config.role_arn:
+            return base
+        return _assume_role_session(boto3, base, config.role_arn, config.external_id)
+
+
+def _assume_role_session(boto3: Any, base: Any, role_arn: str, external_id: str | None) -> Any:
+    """A boto3 Session whose credentials come from STS AssumeRole, asked on first use and
+    again before they expire; ``base``'s credentials sign the STS call."""
+    import botocore.session
+    from botocore.credentials import (
+        CredentialProvider,
+        CredentialResolver,
+        DeferredRefreshableCredentials,
+    )
+
+    lock = threading.Lock()
+    sts: list[Any] = []
+
+    def refresh() -> dict[str, str]:
+        with lock:
+            if not sts:
+                sts.append(base.client("sts", region_name=base.region_name or "us-east-1"))
+        params = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME}
+        if external_id:
+            params["ExternalId"] = external_id
+        try:
+            answer = sts[0].assume_role(**params)
+        except Exception as exc:
+            error = _translate(exc, None, None)
+            raise type(error)(
+                f"Could not assume the role {role_arn} for S3: {error}. Check roleArn, "
+                "externalId and the role's trust policy."
+            ) from None
+        credentials = answer["Credentials"]
+        register_secret(credentials["SecretAccessKey"])
+        register_secret(credentials["SessionToken"])
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
+
+    class _AssumedRole(CredentialProvider):  # type: ignore[misc]
+        METHOD = "scmreader-assume-role"
+
+        def load(self) -> Any:
+            return DeferredRefreshableCredentials(refresh_using=refresh, method=self.METHOD)
+
+    core = botocore.session.Session()
+    core.register_component("credential_provider", CredentialResolver([_AssumedRole()]))
+    return boto3.Session(botocore_session=core)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+class _ObjectBody(io.RawIOBase):
+    """A botocore StreamingBody as a raw binary stream whose failures are TransportErrors."""
+
+    def __init__(self, body: Any, url: str) -> None:
+        super().__init__()
+        self._body = body
+        self._url = url
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._body.read(len(buffer))
+        except Exception as exc:
+            self.close()
+            raise _translate(exc, self._url, None) from None
+        size = len(data)
+        buffer[:size] = data
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._body.close()
+            finally:
+                super().close()
+
+
+def _stream(body: Any, url: str) -> BinaryIO:
+    return io.BufferedReader(_ObjectBody(body, url), buffer_size=256 * 1024)
+
+
+def _aware(moment: datetime) -> datetime:
+    """``moment`` with a time zone (a naive datetime is taken as UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _listing_etag(bucket: str, scope: str, objects: list[_Object]) -> str:
+    """A stable etag for a listing: sha256 over the sorted (key, ETag) pairs."""
+    pairs = sorted((item.key, item.etag) for item in objects)
+    payload = json.dumps([bucket, scope, pairs], ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _usable_path(path: str, key: str) -> bool:
+    """Whether ``path`` (a key relative to the tree root) can be a file of the tree: not a
+    folder marker, and no ``.``/``..``/empty segment (also once percent-decoded) or control
+    character. Unusable keys are skipped with a debug log."""
+    if not path or path.endswith("/"):
+        return False
+    decoded = decode_fully(path)
+    usable = (
+        decoded is not None
+        and not _CONTROL.search(decoded)
+        and all(
+            segment not in ("", ".", "..")
+            for text in (path, decoded)
+            for segment in _SEGMENT_SPLIT.split(text)
+        )
+    )
+    if not usable:
+        _log.debug("skipping S3 key %r: it cannot be a file path in a tree", key)
+    return usable
+
+
+def _browse_base(url: str, location: AwsS3Url) -> str:
+    """The URL up to the key (origin, and ``/bucket`` for a path-style URL), ending in ``/``."""
+    parsed = parse_url(url)
+    first, _, rest = parsed.path[1:].partition("/")
+    if unquote(first) == location.bucket and unquote(rest) == location.path:
+        return f"{parsed.origin}/{first}/"
+    return f"{parsed.origin}/"
+
+
+def _translate(exc: BaseException, url: str | None, etag: str | None) -> ScmReaderError:
+    """scmreader's error for a botocore exception (the message is redacted)."""
+    from botocore import exceptions as bx
+
+    shown = redact_url(url) if url else "S3"
+    where = f"reading {shown} from S3"
+    if isinstance(exc, bx.ClientError):
+        return _client_error(exc, shown, where, etag)
+    detail = redact(str(exc))
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return AuthenticationError(
+            f"No usable AWS credentials for {where} ({detail}); set accessKeyId and "
+            "secretAccessKey in the awsS3 integration, or provide them to the default AWS "
+            "credential chain (environment, shared config, instance role).",
+            url=shown,
+        )
+    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
+        return RequestTimeoutError(
+            f"Timed out {where} ({detail}); retry later or raise the timeouts."
+        )
+    if isinstance(exc, bx.ParamValidationError):
+        return InvalidUrlError(
+            f"The URL {shown} does not name a valid S3 bucket and key ({detail})."
+        )
+    if isinstance(exc, bx.BotoCoreError | OSError):
+        return TransportError(
+            f"The connection failed while {where} ({type(exc).__name__}: {detail}); check the "
+            "endpoint and the network, then retry."
+        )
+    return TransportError(f"Unexpected failure while {where}: {type(exc).__name__}: {detail}")
+
+
+def _client_error(exc: Any, shown: str, where: str, etag: str | None) -> ScmReaderError:
+    response = exc.response or {}
+    error = response.get("Error") or {}
+    code = str(error.get("Code") or "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    said = redact(f"{code}: {error.get('Message') or 'no message'}")
+    if status == 304 or code in _NOT_MODIFIED_CODES:
+        return NotModifiedError(
+            f"{shown} has not changed (etag {etag or 'or date'}); keep using the copy you have.",
+            etag=etag,
+        )
+    if status == 404 or code in _NOT_FOUND_CODES:
+        return NotFoundError(
+            f"{shown} could not be read from S3 ({said}); check the bucket and key, and that "
+            "the credentials may list the bucket.",
+            status=404,
+            url=shown,
+        )
+    if code in _AUTH_CODES or status == 401:
+        return AuthenticationError(
+            f"S3 rejected the credentials while {where} ({said}); check accessKeyId, "
+            "secretAccessKey or the default AWS credential chain.",
+            status=status,
+            url=shown,
+        )
+    if status == 403 or code == "AccessDenied":
+        return PermissionDeniedError(
+            f"S3 denied access while {where} ({said}); grant s3:GetObject and s3:ListBucket "
+            "to the credentials (or the role they assume).",
+            status=status,
+            url=shown,
+        )
+    if status == 429 or code in _THROTTLE_CODES:
+        return RateLimitedError(
+            f"S3 is throttling requests while {where} ({said}); retry later.",
+            status=status,
+            url=shown,
+        )
+    if status == 412:
+        return UpstreamError(
+            f"An object changed while {where} ({said}); read it again.",
+            status=status,
+            url=shown,
+        )
+    if isinstance(status, int) and status >= 500:
+        return UpstreamError(
+            f"S3 failed while {where} ({said}); retry later.", status=status, url=shown
+        )
+    return HttpStatusError(f"S3 refused {where} ({said}).", status=status, url=shown)
+
+
+def _create(context: ReaderContext) -> list[ReaderTuple]:
+    tuples = []
+    settings = getattr(context.http, "settings", None)
+    for integration in context.integrations.group("awsS3").list():
+        assert isinstance(integration, AwsS3Integration)
+        reader = AwsS3UrlReader(integration, tree=context.tree, settings=settings)
+        tuples.append(ReaderTuple(reader, _host_within(integration.config.host)))
+    return tuples
+
+
+def _host_within(host: str) -> Callable[[ParsedUrl], bool]:
+    """Backstage's ``url.host.endsWith(host)``, at a dot boundary. The AWS entry also
+    takes the China partition (``amazonaws.com.cn``), which its URL parser reads."""
+    hosts = (host, f"{host}.cn") if host == AMAZON_AWS_HOST else (host,)
+    return lambda url: any(url.host == h or url.host.endswith(f".{h}") for h in hosts)
+
+
+#: How UrlReaders finds this reader (Backstage reader order 110).
+READER_FACTORY = ReaderFactory(name="awsS3", order=110, create=_create)
+
+__all__ = ["READER_FACTORY", "ROLE_SESSION_NAME", "AwsS3UrlReader"]
