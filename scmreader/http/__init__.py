@@ -38,6 +38,7 @@ from scmreader.http._common import (
     OriginCredentials,
     RedirectCheck,
     credentials_for,
+    stay_on_origin,
 )
 from scmreader.http._status import (
     conditional_headers,
@@ -67,5 +68,6 @@ __all__ = [
     "parse_retry_after",
     "raise_for_status",
     "rate_limit_wait",
+    "stay_on_origin",
     "unexpected_answer",
 ]

@@ -16,6 +16,27 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RedirectCheck = Callable[[ParsedUrl], None]
 
 
+def stay_on_origin(origin: str, service: str) -> RedirectCheck:
+    """A redirect policy for API calls: every hop must stay on ``origin``.
+
+    ``service`` names the API in the NotAllowedError (``"GitLab's API"``). Downloads that
+    legitimately leave the host (archives on a CDN) pass no policy instead; credentials
+    never follow them anyway.
+    """
+
+    def check(target: ParsedUrl) -> None:
+        if target.origin != origin:
+            from scmreader.errors import NotAllowedError
+            from scmreader.redact import redact_url
+
+            raise NotAllowedError(
+                f"{service} at {origin} redirected to {redact_url(str(target))}, another "
+                "host; scmreader only follows API redirects within the API's own host."
+            )
+
+    return check
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """Timeouts and retry budget (seconds). The defaults suit a catalog ingestion loop."""

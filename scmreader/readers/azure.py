@@ -37,7 +37,6 @@ from urllib.parse import quote, unquote
 from scmreader.errors import (
     AuthenticationError,
     InvalidUrlError,
-    NotAllowedError,
     NotFoundError,
     NotImplementedByReaderError,
 )
@@ -47,15 +46,15 @@ from scmreader.http import (
     conditional_headers,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations._common import SearchParams, basic_auth
 from scmreader.integrations.azure import AzureDevOpsCredential, AzureIntegration, AzureUrl
 from scmreader.readers.base import (
     BaseUrlReader,
-    ReaderContext,
     ReaderFactory,
-    ReaderTuple,
+    integration_readers,
     read_url_response,
 )
 from scmreader.readers.types import (
@@ -67,7 +66,6 @@ from scmreader.readers.types import (
 )
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
-    ParsedUrl,
     glob_matcher,
     glob_static_prefix,
     is_commit_sha,
@@ -340,7 +338,7 @@ class AzureUrlReader(BaseUrlReader):
                     "client_secret": str(credential.client_secret),
                     "scope": AZURE_DEVOPS_SCOPE,
                 },
-                check_redirect=lambda target: _stay_on(origin, target),
+                check_redirect=stay_on_origin(origin, "Azure DevOps"),
             )
             if response.status_code in (400, 401):
                 response.close()
@@ -391,15 +389,7 @@ class AzureUrlReader(BaseUrlReader):
             url,
             headers=headers,
             credentials=self._auth(azure),
-            check_redirect=(lambda t: _stay_on(azure.origin, t)) if api else None,
-        )
-
-
-def _stay_on(origin: str, target: ParsedUrl) -> None:
-    if target.origin != origin:
-        raise NotAllowedError(
-            f"{origin} redirected to {redact_url(str(target))}, another host; scmreader only "
-            "follows API redirects within the same host."
+            check_redirect=stay_on_origin(azure.origin, "Azure DevOps") if api else None,
         )
 
 
@@ -430,21 +420,16 @@ def _with_path(url: str, path: str) -> str:
     return f"{base}?{'&'.join(replaced)}{hash_mark}{fragment}"
 
 
-def _create(context: ReaderContext) -> list[ReaderTuple]:
-    tuples = []
-    for integration in context.integrations.group("azure").list():
-        if not isinstance(integration, AzureIntegration):
-            continue
-        reader = AzureUrlReader(integration, http=context.http, tree=context.tree)
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
-    return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
-
-
 #: How UrlReaders finds this reader (Backstage reader order 10).
-READER_FACTORY = ReaderFactory(name="azure", order=10, create=_create)
+READER_FACTORY = ReaderFactory(
+    name="azure",
+    order=10,
+    create=integration_readers(
+        "azure",
+        lambda integration, context: AzureUrlReader(
+            integration, http=context.http, tree=context.tree
+        ),
+    ),
+)
 
 __all__ = ["AUTHORITY", "AZURE_DEVOPS_SCOPE", "READER_FACTORY", "AzureUrlReader"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
 from scmreader.errors import NotFoundError, NotImplementedByReaderError, NotModifiedError
@@ -70,6 +70,27 @@ def read_url_response(response: requests.Response, http: HttpClient) -> ReadUrlR
         etag=response.headers.get("ETag"),
         last_modified_at=parse_http_date(response.headers.get("Last-Modified")),
     )
+
+
+def exact_host(host: str) -> Callable[[ParsedUrl], bool]:
+    """Backstage's predicate for git hosts: the URL's host (with ``:port``) is ``host``."""
+    return lambda url: url.host == host
+
+
+def integration_readers(
+    key: str,
+    make: Callable[[Any, ReaderContext], UrlReaderService],
+    predicate: Callable[[Any], Callable[[ParsedUrl], bool]] = lambda i: exact_host(i.host),
+) -> Callable[[ReaderContext], list[ReaderTuple]]:
+    """A ``ReaderFactory.create``: one reader per configured integration of ``key``."""
+
+    def create(context: ReaderContext) -> list[ReaderTuple]:
+        return [
+            ReaderTuple(make(integration, context), predicate(integration))
+            for integration in context.integrations.group(key).list()
+        ]
+
+    return create
 
 
 class BaseUrlReader:

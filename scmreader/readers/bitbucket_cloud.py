@@ -36,7 +36,6 @@ from scmreader.errors import (
     AuthenticationError,
     InputError,
     InvalidUrlError,
-    NotAllowedError,
     NotFoundError,
 )
 from scmreader.http import (
@@ -46,6 +45,7 @@ from scmreader.http import (
     credentials_for,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations.bitbucket_cloud import (
@@ -61,9 +61,8 @@ from scmreader.integrations.bitbucket_cloud import (
 )
 from scmreader.readers.base import (
     BaseUrlReader,
-    ReaderContext,
     ReaderFactory,
-    ReaderTuple,
+    integration_readers,
     read_url_response,
 )
 from scmreader.readers.types import (
@@ -76,7 +75,6 @@ from scmreader.readers.types import (
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
     GitUrl,
-    ParsedUrl,
     encode_path,
     encode_uri_component,
     glob_matcher,
@@ -334,7 +332,7 @@ class BitbucketCloudUrlReader(BaseUrlReader):
                 credentials=[
                     OriginCredentials(origin, {"Authorization": request.headers["Authorization"]})
                 ],
-                check_redirect=lambda target: self._stay_on(origin, target),
+                check_redirect=stay_on_origin(origin, "Bitbucket Cloud's API"),
                 data=request.data,
             )
             if response.status_code in (400, 401):
@@ -350,14 +348,6 @@ class BitbucketCloudUrlReader(BaseUrlReader):
             self._oauth = read_bitbucket_cloud_oauth_token(parse_json(response), now=now)
             return self._oauth.token
 
-    @staticmethod
-    def _stay_on(origin: str, target: ParsedUrl) -> None:
-        if target.origin != origin:
-            raise NotAllowedError(
-                f"Bitbucket Cloud at {origin} redirected to {redact_url(str(target))}, another "
-                "host; scmreader only follows API redirects within the same host."
-            )
-
     def _get(
         self,
         url: str,
@@ -372,25 +362,22 @@ class BitbucketCloudUrlReader(BaseUrlReader):
             url,
             headers=headers,
             credentials=self._auth(token),
-            check_redirect=(lambda t: self._stay_on(self._api_origin, t)) if api else None,
+            check_redirect=stay_on_origin(self._api_origin, "Bitbucket Cloud's API")
+            if api
+            else None,
         )
 
 
-def _create(context: ReaderContext) -> list[ReaderTuple]:
-    tuples = []
-    for integration in context.integrations.group("bitbucketCloud").list():
-        if not isinstance(integration, BitbucketCloudIntegration):
-            continue
-        reader = BitbucketCloudUrlReader(integration, http=context.http, tree=context.tree)
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
-    return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
-
-
 #: How UrlReaders finds this reader (Backstage reader order 20).
-READER_FACTORY = ReaderFactory(name="bitbucketCloud", order=20, create=_create)
+READER_FACTORY = ReaderFactory(
+    name="bitbucketCloud",
+    order=20,
+    create=integration_readers(
+        "bitbucketCloud",
+        lambda integration, context: BitbucketCloudUrlReader(
+            integration, http=context.http, tree=context.tree
+        ),
+    ),
+)
 
 __all__ = ["READER_FACTORY", "BitbucketCloudUrlReader"]

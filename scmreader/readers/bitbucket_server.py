@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import InvalidUrlError, NotAllowedError, NotFoundError, UpstreamError
+from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import (
     OriginCredentials,
     body_stream,
@@ -42,6 +42,7 @@ from scmreader.http import (
     credentials_for,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations._common import SearchParams
@@ -55,9 +56,8 @@ from scmreader.integrations.bitbucket_server import (
 )
 from scmreader.readers.base import (
     BaseUrlReader,
-    ReaderContext,
     ReaderFactory,
-    ReaderTuple,
+    integration_readers,
     read_url_response,
 )
 from scmreader.readers.types import (
@@ -70,7 +70,6 @@ from scmreader.readers.types import (
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
     GitUrl,
-    ParsedUrl,
     encode_path,
     encode_uri_component,
     glob_matcher,
@@ -374,14 +373,6 @@ class BitbucketServerUrlReader(BaseUrlReader):
             headers = get_bitbucket_server_request_options(self._config)["headers"]
         return credentials_for(self._api_origin, headers)
 
-    def _api_hop(self, target: ParsedUrl) -> None:
-        if target.origin != self._api_origin:
-            raise NotAllowedError(
-                f"Bitbucket Server's API at {self._api_origin} redirected to "
-                f"{redact_url(str(target))}, another host; scmreader only follows API "
-                "redirects within the API host."
-            )
-
     def _get(
         self,
         url: str,
@@ -393,25 +384,25 @@ class BitbucketServerUrlReader(BaseUrlReader):
         """GET through the shared client; API requests stay on the API origin, archive
         downloads may be redirected (credentials never follow to another origin)."""
         return self._http.get(
-            url, headers=headers, credentials=auth, check_redirect=self._api_hop if api else None
+            url,
+            headers=headers,
+            credentials=auth,
+            check_redirect=stay_on_origin(self._api_origin, "Bitbucket Server's API")
+            if api
+            else None,
         )
 
 
-def _create(context: ReaderContext) -> list[ReaderTuple]:
-    tuples = []
-    for integration in context.integrations.group("bitbucketServer").list():
-        if not isinstance(integration, BitbucketServerIntegration):
-            continue
-        reader = BitbucketServerUrlReader(integration, http=context.http, tree=context.tree)
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
-    return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
-
-
 #: How UrlReaders finds this reader (Backstage reader order 30).
-READER_FACTORY = ReaderFactory(name="bitbucketServer", order=30, create=_create)
+READER_FACTORY = ReaderFactory(
+    name="bitbucketServer",
+    order=30,
+    create=integration_readers(
+        "bitbucketServer",
+        lambda integration, context: BitbucketServerUrlReader(
+            integration, http=context.http, tree=context.tree
+        ),
+    ),
+)
 
 __all__ = ["READER_FACTORY", "BitbucketServerUrlReader"]

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from scmreader.errors import (
     AuthenticationError,
     InvalidUrlError,
-    NotAllowedError,
     NotFoundError,
     NotModifiedError,
     UpstreamError,
@@ -50,6 +49,7 @@ from scmreader.http import (
     parse_http_date,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations.gitea import (
@@ -58,7 +58,7 @@ from scmreader.integrations.gitea import (
     get_gitea_request_options,
     parse_gitea_url,
 )
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.base import BaseUrlReader, ReaderFactory, integration_readers
 from scmreader.readers.types import (
     ReadTreeResponse,
     ReadUrlResponse,
@@ -68,7 +68,6 @@ from scmreader.readers.types import (
 )
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
-    ParsedUrl,
     encode_path,
     encode_uri_component,
     glob_matcher,
@@ -365,17 +364,14 @@ class GiteaUrlReader(BaseUrlReader):
             headers = get_gitea_request_options(self._config)["headers"]
         return credentials_for(self._config.base_url, headers)
 
-    def _api_hop(self, target: ParsedUrl) -> None:
-        if target.origin != self._origin:
-            raise NotAllowedError(
-                f"Gitea's API at {self._origin} redirected to {redact_url(str(target))}, "
-                "another host; scmreader only follows API redirects within the Gitea host."
-            )
-
     def _get(
         self, url: str, auth: list[OriginCredentials], *, api: bool = True
     ) -> requests.Response:
-        return self._http.get(url, credentials=auth, check_redirect=self._api_hop if api else None)
+        return self._http.get(
+            url,
+            credentials=auth,
+            check_redirect=stay_on_origin(self._origin, "Gitea's API") if api else None,
+        )
 
     @staticmethod
     def _check(response: requests.Response, what: str) -> None:
@@ -410,20 +406,16 @@ def _last_modified(body: dict[str, Any], response: requests.Response) -> datetim
     return parse_http_date(response.headers.get("Last-Modified"))
 
 
-def _create(context: ReaderContext) -> list[ReaderTuple]:
-    tuples = []
-    for integration in context.integrations.group("gitea").list():
-        assert isinstance(integration, GiteaIntegration)
-        reader = GiteaUrlReader(integration, http=context.http, tree=context.tree)
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
-    return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
-
-
 #: How UrlReaders finds this reader (Backstage reader order 70).
-READER_FACTORY = ReaderFactory(name="gitea", order=70, create=_create)
+READER_FACTORY = ReaderFactory(
+    name="gitea",
+    order=70,
+    create=integration_readers(
+        "gitea",
+        lambda integration, context: GiteaUrlReader(
+            integration, http=context.http, tree=context.tree
+        ),
+    ),
+)
 
 __all__ = ["READER_FACTORY", "GiteaUrlReader"]

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 from scmreader.errors import (
     InputError,
     InvalidUrlError,
-    NotAllowedError,
     NotFoundError,
     NotModifiedError,
     RateLimitedError,
@@ -51,6 +50,7 @@ from scmreader.http import (
     conditional_headers,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations.github import (
@@ -66,6 +66,7 @@ from scmreader.readers.base import (
     ReaderContext,
     ReaderFactory,
     ReaderTuple,
+    exact_host,
     read_url_response,
 )
 from scmreader.readers.types import (
@@ -78,7 +79,6 @@ from scmreader.readers.types import (
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
     GitUrl,
-    ParsedUrl,
     encode_path,
     encode_uri_component,
     glob_matcher,
@@ -519,13 +519,6 @@ class GithubUrlReader(BaseUrlReader):
             )
         return api
 
-    def _api_hop(self, target: ParsedUrl) -> None:
-        if target.origin != self._api_origin:
-            raise NotAllowedError(
-                f"GitHub's API at {self._api_origin} redirected to {redact_url(str(target))}, "
-                "another host; scmreader only follows API redirects within the API host."
-            )
-
     def _get(
         self,
         url: str,
@@ -547,7 +540,9 @@ class GithubUrlReader(BaseUrlReader):
                 url,
                 headers=headers,
                 credentials=self._auth(credentials),
-                check_redirect=self._api_hop if api else None,
+                check_redirect=stay_on_origin(self._api_origin or "", "GitHub's API")
+                if api
+                else None,
             )
         except RateLimitedError as exc:
             shown = redact_url(what)
@@ -624,12 +619,8 @@ def _create(context: ReaderContext) -> list[ReaderTuple]:
         reader = GithubUrlReader(
             integration, http=context.http, tree=context.tree, credentials_provider=provider
         )
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
+        tuples.append(ReaderTuple(reader, exact_host(integration.config.host)))
     return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
 
 
 #: How UrlReaders finds this reader (Backstage reader order 60).

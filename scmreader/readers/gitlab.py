@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import InvalidUrlError, NotAllowedError, NotFoundError, UpstreamError
+from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import (
     OriginCredentials,
     body_stream,
@@ -35,6 +35,7 @@ from scmreader.http import (
     credentials_for,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations._common import SearchParams, decode_component
@@ -46,9 +47,8 @@ from scmreader.integrations.gitlab import (
 )
 from scmreader.readers.base import (
     BaseUrlReader,
-    ReaderContext,
     ReaderFactory,
-    ReaderTuple,
+    integration_readers,
     read_url_response,
 )
 from scmreader.readers.types import (
@@ -61,7 +61,6 @@ from scmreader.readers.types import (
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
     GitUrl,
-    ParsedUrl,
     encode_path,
     encode_uri_component,
     glob_matcher,
@@ -405,13 +404,6 @@ class GitlabUrlReader(BaseUrlReader):
         headers = get_gitlab_request_options(self._config, token)["headers"]
         return credentials_for(self._api, headers)
 
-    def _api_hop(self, target: ParsedUrl) -> None:
-        if target.origin != self._api_origin:
-            raise NotAllowedError(
-                f"GitLab's API at {self._api_origin} redirected to {redact_url(str(target))}, "
-                "another host; scmreader only follows API redirects within the API host."
-            )
-
     def _get(
         self,
         url: str,
@@ -423,7 +415,10 @@ class GitlabUrlReader(BaseUrlReader):
         """GET through the shared client; API requests stay on the API's origin, downloads
         (archives, artifacts) may be redirected (credentials never follow)."""
         return self._http.get(
-            url, headers=headers, credentials=auth, check_redirect=self._api_hop if api else None
+            url,
+            headers=headers,
+            credentials=auth,
+            check_redirect=stay_on_origin(self._api_origin, "GitLab's API") if api else None,
         )
 
     def _get_json(self, url: str, auth: list[OriginCredentials], what: str) -> Any:
@@ -432,20 +427,16 @@ class GitlabUrlReader(BaseUrlReader):
         return parse_json(response)
 
 
-def _create(context: ReaderContext) -> list[ReaderTuple]:
-    tuples = []
-    for integration in context.integrations.group("gitlab").list():
-        assert isinstance(integration, GitLabIntegration)
-        reader = GitlabUrlReader(integration, http=context.http, tree=context.tree)
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
-    return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
-
-
 #: How UrlReaders finds this reader (Backstage reader order 80).
-READER_FACTORY = ReaderFactory(name="gitlab", order=80, create=_create)
+READER_FACTORY = ReaderFactory(
+    name="gitlab",
+    order=80,
+    create=integration_readers(
+        "gitlab",
+        lambda integration, context: GitlabUrlReader(
+            integration, http=context.http, tree=context.tree
+        ),
+    ),
+)
 
 __all__ = ["READER_FACTORY", "GitlabUrlReader"]

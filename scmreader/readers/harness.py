@@ -37,7 +37,6 @@ from urllib.parse import quote
 from scmreader.errors import (
     AuthenticationError,
     InvalidUrlError,
-    NotAllowedError,
     NotFoundError,
     UpstreamError,
 )
@@ -48,6 +47,7 @@ from scmreader.http import (
     credentials_for,
     parse_json,
     raise_for_status,
+    stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations.harness import (
@@ -60,9 +60,8 @@ from scmreader.integrations.harness import (
 )
 from scmreader.readers.base import (
     BaseUrlReader,
-    ReaderContext,
     ReaderFactory,
-    ReaderTuple,
+    integration_readers,
     read_url_response,
 )
 from scmreader.readers.types import (
@@ -74,7 +73,6 @@ from scmreader.readers.types import (
 )
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
-    ParsedUrl,
     encode_path,
     encode_uri_component,
     glob_matcher,
@@ -338,14 +336,6 @@ class HarnessUrlReader(BaseUrlReader):
             return credentials_for(self._origin, {"Authorization": f"Bearer {token}"})
         return credentials_for(self._origin, get_harness_request_options(self._config)["headers"])
 
-    def _api_hop(self, target: ParsedUrl) -> None:
-        if target.origin != self._origin:
-            raise NotAllowedError(
-                f"Harness Code's API at {self._origin} redirected to "
-                f"{redact_url(str(target))}, another host; scmreader only follows API "
-                "redirects within the API host."
-            )
-
     def _get(
         self,
         url: str,
@@ -357,7 +347,10 @@ class HarnessUrlReader(BaseUrlReader):
         """GET through the shared client; JSON API requests stay on the Harness origin,
         downloads (raw files, archives) may be redirected (credentials never follow)."""
         return self._http.get(
-            url, headers=headers, credentials=auth, check_redirect=self._api_hop if api else None
+            url,
+            headers=headers,
+            credentials=auth,
+            check_redirect=stay_on_origin(self._origin, "Harness Code's API") if api else None,
         )
 
     @staticmethod
@@ -449,20 +442,16 @@ def _folder_filter(pattern: str) -> Callable[[str], bool]:
     return descend
 
 
-def _create(context: ReaderContext) -> list[ReaderTuple]:
-    tuples = []
-    for integration in context.integrations.group("harness").list():
-        assert isinstance(integration, HarnessIntegration)
-        reader = HarnessUrlReader(integration, http=context.http, tree=context.tree)
-        tuples.append(ReaderTuple(reader, _host_is(integration.config.host)))
-    return tuples
-
-
-def _host_is(host: str) -> Callable[[ParsedUrl], bool]:
-    return lambda url: url.host == host
-
-
 #: How UrlReaders finds this reader (Backstage reader order 100).
-READER_FACTORY = ReaderFactory(name="harness", order=100, create=_create)
+READER_FACTORY = ReaderFactory(
+    name="harness",
+    order=100,
+    create=integration_readers(
+        "harness",
+        lambda integration, context: HarnessUrlReader(
+            integration, http=context.http, tree=context.tree
+        ),
+    ),
+)
 
 __all__ = ["READER_FACTORY", "HarnessUrlReader"]
