@@ -28,15 +28,12 @@ reached at its usual AWS endpoint (``AWS_ENDPOINT_URL_STS`` overrides it).
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote
 
@@ -60,23 +57,19 @@ from scmreader.integrations.aws_s3 import (
     AwsS3Url,
     parse_aws_s3_url,
 )
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
-from scmreader.readers.tree import TreeEntry
+from scmreader.readers._objects import (
+    ObjectLocation,
+    ObjectStoreReader,
+    StoredObject,
+    aware,
+)
+from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
-    FileInfo,
-    ReadTreeResponse,
     ReadUrlResponse,
-    SearchResponse,
-    SearchResponseFile,
-    TreeFilter,
 )
 from scmreader.redact import redact, redact_url, register_secret
 from scmreader.urls import (
     ParsedUrl,
-    decode_fully,
-    encode_path,
-    glob_matcher,
-    glob_static_prefix,
     parse_url,
     reject_traversal,
 )
@@ -90,8 +83,6 @@ _log = logging.getLogger(__name__)
 #: RoleSessionName of the STS AssumeRole call (visible in CloudTrail).
 ROLE_SESSION_NAME = "scmreader-aws-s3-url-reader"
 _INSTALL_HINT = "pip install 'scmreader[s3]'"
-_SEGMENT_SPLIT = re.compile(r"[/\\]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOT_MODIFIED_CODES = frozenset({"304", "NotModified"})
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
 _AUTH_CODES = frozenset(
@@ -105,16 +96,6 @@ _AUTH_CODES = frozenset(
     }
 )
 _THROTTLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests"})
-
-
-@dataclass(frozen=True)
-class _Object:
-    """One entry of a listing."""
-
-    key: str
-    size: int
-    etag: str
-    last_modified_at: datetime | None
 
 
 #: Loggers of botocore that may print request headers, signing input or response bodies.
@@ -180,10 +161,11 @@ def _import_boto3() -> tuple[Any, Any]:
     return boto3, Config
 
 
-class AwsS3UrlReader(BaseUrlReader):
+class AwsS3UrlReader(ObjectStoreReader):
     """Reads from one configured S3 service (``awsS3{host=...,authed=...}``)."""
 
     name = "awsS3"
+    store = "S3"
 
     def __init__(
         self,
@@ -232,7 +214,7 @@ class AwsS3UrlReader(BaseUrlReader):
         if etag:
             conditions["IfNoneMatch"] = etag
         if last_modified_after is not None:
-            conditions["IfModifiedSince"] = _aware(last_modified_after)
+            conditions["IfModifiedSince"] = aware(last_modified_after)
         answer = self._call(
             location.region,
             "get_object",
@@ -248,109 +230,37 @@ class AwsS3UrlReader(BaseUrlReader):
             last_modified_at=answer.get("LastModified"),
         )
 
-    # --- read_tree ---------------------------------------------------------------------
+    # --- object-store hooks (read_tree and glob search live in ObjectStoreReader) -------
 
-    def read_tree(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        filter: TreeFilter | None = None,
-        token: str | None = None,
-    ) -> ReadTreeResponse:
-        """Read every object under the URL's key prefix as a tree (paths relative to it).
-
-        The etag hashes the listing; passing the current one raises NotModifiedError before
-        any object is read. A prefix holding no object at all is a NotFoundError (the
-        bucket's root may be empty).
-        """
+    def _locate(self, url: str) -> ObjectLocation:
         location = self._parse(url)
         reject_traversal(location.path, what="the S3 key")
-        prefix = location.path.strip("/")
-        prefix = f"{prefix}/" if prefix else ""
-        objects = self._list(location, prefix, url)
-        if prefix and not objects:
-            raise NotFoundError(
-                f"No object in bucket {location.bucket} has a key starting with {prefix!r} "
-                f"({redact_url(url)}); check the URL (read_tree takes a folder, read_url an "
-                "object).",
-                status=404,
-                url=redact_url(url),
-            )
-        tree_etag = _listing_etag(location.bucket, prefix, objects)
-        self._raise_if_not_modified(url, etag, tree_etag)
-        entries: list[TreeEntry] = []
-        for item in objects:
-            path = item.key[len(prefix) :]
-            if not _usable_path(path, item.key):
-                continue
-            if filter is not None and not filter(path, FileInfo(item.size)):
-                continue
-            entries.append(
-                TreeEntry(
-                    path,
-                    self._opener(location, item, url),
-                    item.last_modified_at,
-                )
-            )
-        return self._tree.from_files(entries, etag=tree_etag)
+        return ObjectLocation(location.bucket, location.path, _browse_base(url, location), location)
 
-    # --- search ------------------------------------------------------------------------
-
-    def search_glob(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Objects whose whole key matches the glob in the URL's key. Only the glob's static
-        prefix is listed; contents are fetched when read. The etag hashes the matches."""
-        location = self._parse(url)
-        reject_traversal(location.path, what="the S3 key")
-        pattern = location.path.lstrip("/")
-        prefix = glob_static_prefix(pattern)
-        prefix = f"{prefix}/" if prefix else ""
-        matches = glob_matcher(pattern)
-        found = [
-            item
-            for item in self._list(location, prefix, url)
-            if _usable_path(item.key, item.key) and matches(item.key)
-        ]
-        search_etag = _listing_etag(location.bucket, pattern, found)
-        self._raise_if_not_modified(url, etag, search_etag)
-        base = _browse_base(url, location)
-        files = [
-            SearchResponseFile(
-                url=f"{base}{encode_path(item.key)}",
-                _content=self._reader(location, item, url),
-                last_modified_at=item.last_modified_at,
-            )
-            for item in found
-        ]
-        return SearchResponse(files=files, etag=search_etag)
-
-    # --- listing and objects -----------------------------------------------------------
-
-    def _list(self, location: AwsS3Url, prefix: str, url: str) -> list[_Object]:
+    def _list(self, location: ObjectLocation, prefix: str, url: str) -> list[StoredObject]:
         """Every object whose key starts with ``prefix``, across all pages."""
-        objects: list[_Object] = []
+        s3: AwsS3Url = location.native
+        objects: list[StoredObject] = []
         token: str | None = None
         seen: set[str] = set()
         pages = 0
         while pages < self._max_list_pages:
             params: dict[str, Any] = {
-                "Bucket": location.bucket,
+                "Bucket": s3.bucket,
                 "Prefix": prefix,
                 "MaxKeys": self._page_size,
             }
             if token:
                 params["ContinuationToken"] = token
-            page = self._call(location.region, "list_objects_v2", url, None, **params)
+            page = self._call(s3.region, "list_objects_v2", url, None, **params)
             pages += 1
             for raw in page.get("Contents") or ():
                 objects.append(
-                    _Object(
-                        key=str(raw["Key"]),
+                    StoredObject(
+                        name=str(raw["Key"]),
                         size=int(raw.get("Size") or 0),
-                        etag=str(raw.get("ETag") or ""),
-                        last_modified_at=raw.get("LastModified"),
+                        fingerprint=str(raw.get("ETag") or ""),
+                        updated=raw.get("LastModified"),
                     )
                 )
             token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
@@ -365,24 +275,13 @@ class AwsS3UrlReader(BaseUrlReader):
             url=redact_url(url),
         )
 
-    def _opener(self, location: AwsS3Url, item: _Object, url: str) -> Callable[[], BinaryIO]:
-        def open_object() -> BinaryIO:
-            params: dict[str, Any] = {"Bucket": location.bucket, "Key": item.key}
-            if item.etag:
-                params["IfMatch"] = item.etag
-            answer = self._call(location.region, "get_object", url, None, **params)
-            return _stream(answer["Body"], url)
-
-        return open_object
-
-    def _reader(self, location: AwsS3Url, item: _Object, url: str) -> Callable[[], bytes]:
-        opener = self._opener(location, item, url)
-
-        def read() -> bytes:
-            with opener() as stream:
-                return stream.read()
-
-        return read
+    def _open(self, location: ObjectLocation, item: StoredObject, url: str) -> BinaryIO:
+        s3: AwsS3Url = location.native
+        params: dict[str, Any] = {"Bucket": s3.bucket, "Key": item.name}
+        if item.fingerprint:
+            params["IfMatch"] = item.fingerprint  # the listed version, or a clear failure
+        answer = self._call(s3.region, "get_object", url, None, **params)
+        return _stream(answer["Body"], url)
 
     def _parse(self, url: str) -> AwsS3Url:
         location = parse_aws_s3_url(url, self._config)
@@ -541,39 +440,6 @@ class _ObjectBody(io.RawIOBase):
 
 def _stream(body: Any, url: str) -> BinaryIO:
     return io.BufferedReader(_ObjectBody(body, url), buffer_size=256 * 1024)
-
-
-def _aware(moment: datetime) -> datetime:
-    """``moment`` with a time zone (a naive datetime is taken as UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _listing_etag(bucket: str, scope: str, objects: list[_Object]) -> str:
-    """A stable etag for a listing: sha256 over the sorted (key, ETag) pairs."""
-    pairs = sorted((item.key, item.etag) for item in objects)
-    payload = json.dumps([bucket, scope, pairs], ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _usable_path(path: str, key: str) -> bool:
-    """Whether ``path`` (a key relative to the tree root) can be a file of the tree: not a
-    folder marker, and no ``.``/``..``/empty segment (also once percent-decoded) or control
-    character. Unusable keys are skipped with a debug log."""
-    if not path or path.endswith("/"):
-        return False
-    decoded = decode_fully(path)
-    usable = (
-        decoded is not None
-        and not _CONTROL.search(decoded)
-        and all(
-            segment not in ("", ".", "..")
-            for text in (path, decoded)
-            for segment in _SEGMENT_SPLIT.split(text)
-        )
-    )
-    if not usable:
-        _log.debug("skipping S3 key %r: it cannot be a file path in a tree", key)
-    return usable
 
 
 def _browse_base(url: str, location: AwsS3Url) -> str:

@@ -32,15 +32,13 @@ anonymously), or the reader is built with ``endpoint=``.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import logging
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote
 
@@ -59,23 +57,19 @@ from scmreader.errors import (
     UpstreamError,
 )
 from scmreader.integrations.google_gcs import GOOGLE_GCS_HOST, GoogleGcsIntegration
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
-from scmreader.readers.tree import TreeEntry
+from scmreader.readers._objects import (
+    ObjectLocation,
+    ObjectStoreReader,
+    StoredObject,
+    aware,
+)
+from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
-    FileInfo,
-    ReadTreeResponse,
     ReadUrlResponse,
-    SearchResponse,
-    SearchResponseFile,
-    TreeFilter,
 )
 from scmreader.redact import install_log_redaction, redact, redact_url
 from scmreader.urls import (
     ParsedUrl,
-    decode_fully,
-    encode_path,
-    glob_matcher,
-    glob_static_prefix,
     parse_url,
     reject_traversal,
 )
@@ -91,8 +85,6 @@ GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 #: The only OAuth scope the reader asks for.
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 _INSTALL_HINT = "pip install 'scmreader[gcs]'"
-_SEGMENT_SPLIT = re.compile(r"[/\\]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 #: Loggers of the Google client stack that may print request details.
@@ -135,17 +127,6 @@ def parse_gcs_url(url: str) -> GcsLocation:
     return GcsLocation(bucket=bucket, name=unquote(rest))
 
 
-@dataclass(frozen=True)
-class _Object:
-    """One object of a listing (or the metadata of one object)."""
-
-    name: str
-    size: int
-    generation: int | None
-    fingerprint: str
-    updated: datetime | None
-
-
 def _import_storage() -> Any:
     """The google.cloud.storage module, or a ConfigError saying how to install it."""
     import importlib
@@ -160,10 +141,11 @@ def _import_storage() -> Any:
     return storage
 
 
-class GoogleGcsUrlReader(BaseUrlReader):
+class GoogleGcsUrlReader(ObjectStoreReader):
     """Reads from Google Cloud Storage (``googleGcs{host=storage.cloud.google.com,...}``)."""
 
     name = "googleGcs"
+    store = "Google Cloud Storage"
 
     def __init__(
         self,
@@ -204,7 +186,8 @@ class GoogleGcsUrlReader(BaseUrlReader):
         """Read one object, streamed. Raises NotModifiedError (the generation or date still
         matches), NotFoundError (no such object or bucket), PermissionDeniedError,
         AuthenticationError and InvalidUrlError (not a GCS object URL)."""
-        location = parse_gcs_url(url)
+        where = self._locate(url)
+        location: GcsLocation = where.native
         if not location.name or location.name.endswith("/"):
             raise InvalidUrlError(
                 f"The URL {redact_url(url)} names a folder of bucket {location.bucket}, not an "
@@ -220,7 +203,7 @@ class GoogleGcsUrlReader(BaseUrlReader):
         if (
             last_modified_after is not None
             and item.updated is not None
-            and item.updated.replace(microsecond=0) <= _aware(last_modified_after)
+            and item.updated.replace(microsecond=0) <= aware(last_modified_after)
         ):
             raise NotModifiedError(
                 f"{redact_url(url)} has not changed since {last_modified_after.isoformat()}; "
@@ -228,110 +211,37 @@ class GoogleGcsUrlReader(BaseUrlReader):
                 etag=etag,
             )
         return ReadUrlResponse(
-            self._open(location.bucket, item, url),
+            self._open(where, item, url),
             etag=item.fingerprint,
             last_modified_at=item.updated,
         )
 
     # --- read_tree ---------------------------------------------------------------------
 
-    def read_tree(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        filter: TreeFilter | None = None,
-        token: str | None = None,
-    ) -> ReadTreeResponse:
-        """Read every object under the URL's name prefix as a tree (paths relative to it).
-
-        The etag hashes the listing; passing the current one raises NotModifiedError before
-        any object is read. A prefix holding no object at all is a NotFoundError.
-        """
+    def _locate(self, url: str) -> ObjectLocation:
         location = parse_gcs_url(url)
         reject_traversal(location.name, what="the GCS object name")
-        prefix = location.name.strip("/")
-        prefix = f"{prefix}/" if prefix else ""
-        objects = self._list(location.bucket, prefix, url)
-        if prefix and not objects:
-            raise _not_found(
-                url,
-                f"no object in bucket {location.bucket} has a name starting with {prefix!r}; "
-                "check the URL (read_tree takes a folder, read_url an object)",
-            )
-        tree_etag = _listing_etag(location.bucket, prefix, objects)
-        self._raise_if_not_modified(url, etag, tree_etag)
-        entries: list[TreeEntry] = []
-        for item in objects:
-            path = item.name[len(prefix) :]
-            if not _usable_path(path, item.name):
-                continue
-            if filter is not None and not filter(path, FileInfo(item.size)):
-                continue
-            entries.append(TreeEntry(path, self._opener(location.bucket, item, url), item.updated))
-        return self._tree.from_files(entries, etag=tree_etag)
-
-    # --- search ------------------------------------------------------------------------
-
-    def search_glob(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Objects whose whole name matches the glob in the URL. Only the glob's static
-        prefix is listed; contents are fetched when read. The etag hashes the matches."""
-        location = parse_gcs_url(url)
-        reject_traversal(location.name, what="the GCS object name")
-        pattern = location.name.lstrip("/")
-        prefix = glob_static_prefix(pattern)
-        prefix = f"{prefix}/" if prefix else ""
-        matches = glob_matcher(pattern)
-        found = [
-            item
-            for item in self._list(location.bucket, prefix, url)
-            if _usable_path(item.name, item.name) and matches(item.name)
-        ]
-        search_etag = _listing_etag(location.bucket, pattern, found)
-        self._raise_if_not_modified(url, etag, search_etag)
         parsed = parse_url(url)
         base = f"{parsed.origin}/{parsed.path[1:].partition('/')[0]}/"
-        files = [
-            SearchResponseFile(
-                url=f"{base}{encode_path(item.name)}",
-                _content=self._reader(location.bucket, item, url),
-                last_modified_at=item.updated,
-            )
-            for item in found
-        ]
-        return SearchResponse(files=files, etag=search_etag)
+        return ObjectLocation(location.bucket, location.name, base, location)
 
-    # --- listing and objects -----------------------------------------------------------
-
-    def _list(self, bucket: str, prefix: str, url: str) -> list[_Object]:
+    def _list(self, location: ObjectLocation, prefix: str, url: str) -> list[StoredObject]:
         """Every object whose name starts with ``prefix``, across all pages."""
 
-        def listing(client: Any) -> list[_Object]:
+        def listing(client: Any) -> list[StoredObject]:
             blobs = client.list_blobs(
-                bucket, prefix=prefix or None, page_size=self._page_size, **self._opts()
+                location.container, prefix=prefix or None, page_size=self._page_size, **self._opts()
             )
             return [_object(blob) for blob in blobs]
 
         return self._call(url, listing)  # type: ignore[no-any-return]
 
-    def _open(self, bucket: str, item: _Object, url: str) -> BinaryIO:
+    def _open(self, location: ObjectLocation, item: StoredObject, url: str) -> BinaryIO:
         blob = self._call(
-            url, lambda c: c.bucket(bucket).blob(item.name, generation=item.generation)
+            url, lambda c: c.bucket(location.container).blob(item.name, generation=item.version)
         )
         raw = _ObjectStream(self, blob, item.size, url)
         return io.BufferedReader(raw, buffer_size=min(self._chunk_size, 1024 * 1024))
-
-    def _opener(self, bucket: str, item: _Object, url: str) -> Callable[[], BinaryIO]:
-        return lambda: self._open(bucket, item, url)
-
-    def _reader(self, bucket: str, item: _Object, url: str) -> Callable[[], bytes]:
-        def read() -> bytes:
-            with self._open(bucket, item, url) as stream:
-                return stream.read()
-
-        return read
 
     def _download(self, blob: Any, start: int, end: int, url: str) -> bytes:
         """Bytes ``start``..``end`` (inclusive) of ``blob``."""
@@ -445,51 +355,18 @@ class _ObjectStream(io.RawIOBase):
 # --- helpers -------------------------------------------------------------------------
 
 
-def _object(blob: Any) -> _Object:
+def _object(blob: Any) -> StoredObject:
     generation = int(blob.generation) if blob.generation is not None else None
     fingerprint = (
         str(generation) if generation is not None else str(blob.etag or blob.md5_hash or "")
     )
-    return _Object(
+    return StoredObject(
         name=str(blob.name),
         size=int(blob.size or 0),
-        generation=generation,
         fingerprint=fingerprint,
         updated=blob.updated,
+        version=generation,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """``moment`` with a time zone (a naive datetime is taken as UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _listing_etag(bucket: str, scope: str, objects: list[_Object]) -> str:
-    """A stable etag for a listing: sha256 over the sorted (name, generation) pairs."""
-    pairs = sorted((item.name, item.fingerprint) for item in objects)
-    payload = json.dumps([bucket, scope, pairs], ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _usable_path(path: str, name: str) -> bool:
-    """Whether ``path`` (a name relative to the tree root) can be a file of the tree: not
-    a folder marker, and no ``.``/``..``/empty segment (also once percent-decoded) or
-    control character. Unusable names are skipped with a debug log."""
-    if not path or path.endswith("/"):
-        return False
-    decoded = decode_fully(path)
-    usable = (
-        decoded is not None
-        and not _CONTROL.search(decoded)
-        and all(
-            segment not in ("", ".", "..")
-            for text in (path, decoded)
-            for segment in _SEGMENT_SPLIT.split(text)
-        )
-    )
-    if not usable:
-        _log.debug("skipping GCS object %r: it cannot be a file path in a tree", name)
-    return usable
 
 
 def _not_found(url: str, detail: str) -> NotFoundError:
