@@ -33,7 +33,6 @@ anonymously), or the reader is built with ``endpoint=``.
 from __future__ import annotations
 
 import io
-import logging
 import re
 import threading
 from collections.abc import Callable
@@ -78,7 +77,6 @@ if TYPE_CHECKING:
     from scmreader.http import HttpSettings
     from scmreader.readers.tree import TreeResponseFactory
 
-_log = logging.getLogger(__name__)
 
 #: Google's OAuth token endpoint, where a service account trades its signed JWT for a token.
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
