@@ -9,6 +9,7 @@ host is blob.core.windows.net, which (as in Backstage) matches URLs on exactly t
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -35,6 +36,7 @@ __all__ = [
     "AzureBlobStorageIntegration",
     "AzureBlobStorageIntegrationConfig",
     "AzureBlobStorageUrl",
+    "is_path_style_endpoint",
     "parse_azure_blob_storage_url",
     "read_azure_blob_storage_integration_config",
     "read_azure_blob_storage_integration_configs",
@@ -145,10 +147,25 @@ class AzureBlobStorageUrl:
     path: str
 
 
-def parse_azure_blob_storage_url(url: str) -> AzureBlobStorageUrl:
+def parse_azure_blob_storage_url(
+    url: str, *, account_in_path: str | None = None
+) -> AzureBlobStorageUrl:
     """``https://acct.blob.core.windows.net/<container>/<path>`` -> container and path
-    (the path may be '' for the whole container)."""
+    (the path may be '' for the whole container).
+
+    With ``account_in_path`` the URL is path-style, as emulators such as Azurite serve it
+    (``http://127.0.0.1:10000/<account>/<container>/<path>``): its first segment must be
+    that account, and is dropped.
+    """
     segments = [s for s in parse_url(url).path.split("/") if s]
+    if account_in_path is not None:
+        if not segments or decode_component(segments[0], url) != account_in_path:
+            raise url_error(
+                url,
+                f"does not start with the storage account {account_in_path!r}",
+                f"path-style URLs have the form <endpoint>/{account_in_path}/<container>/<path>",
+            )
+        segments = segments[1:]
     if not segments:
         raise url_error(
             url,
@@ -157,6 +174,22 @@ def parse_azure_blob_storage_url(url: str) -> AzureBlobStorageUrl:
         )
     container = decode_component(segments[0], url)
     return AzureBlobStorageUrl(container, decode_component("/".join(segments[1:]), url))
+
+
+def is_path_style_endpoint(config: AzureBlobStorageIntegrationConfig) -> bool:
+    """Whether the entry's ``endpoint`` takes path-style URLs (the account as the first path
+    segment): its host is an IP address or ``localhost``, as for Azurite. The Azure SDK
+    draws the same line, so a virtual-host endpoint keeps the account in the host name."""
+    if not config.endpoint:
+        return False
+    hostname = parse_url(config.endpoint).hostname.strip("[]")
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
 
 
 class AzureBlobStorageIntegration(ScmIntegration):

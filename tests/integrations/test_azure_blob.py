@@ -15,6 +15,7 @@ from scmreader.integrations.azure_blob import (
     AzureBlobStorageIntegration,
     AzureBlobStorageIntegrationConfig,
     AzureBlobStorageUrl,
+    is_path_style_endpoint,
     parse_azure_blob_storage_url,
     read_azure_blob_storage_integration_config,
     read_azure_blob_storage_integration_configs,
@@ -178,3 +179,46 @@ def test_integration_and_exact_host_matching() -> None:
     assert integration.resolve_url(
         url="b.yaml", base="https://blob.core.windows.net/c/a.yaml", line_number=2
     ) == ("https://blob.core.windows.net/c/b.yaml#L2")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:10000/acct/ctr/docs/a.yaml", AzureBlobStorageUrl("ctr", "docs/a.yaml")),
+        ("http://127.0.0.1:10000/acct/ctr", AzureBlobStorageUrl("ctr", "")),
+        ("http://localhost:10000/acct/ctr/my%20file.md", AzureBlobStorageUrl("ctr", "my file.md")),
+    ],
+)
+def test_path_style_url(url: str, expected: AzureBlobStorageUrl) -> None:
+    assert parse_azure_blob_storage_url(url, account_in_path="acct") == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:10000/other/ctr/a.yaml",
+        "http://127.0.0.1:10000/acct",
+        "http://127.0.0.1:10000/",
+    ],
+)
+def test_path_style_url_errors(url: str) -> None:
+    with pytest.raises(InvalidUrlError):
+        parse_azure_blob_storage_url(url, account_in_path="acct")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "path_style"),
+    [
+        (None, False),
+        ("http://127.0.0.1:10000", True),
+        ("http://127.0.0.2:10000", True),
+        ("http://[::1]:10000", True),
+        ("http://localhost:10000", True),
+        ("http://azurite.localhost:10000", True),
+        ("https://acct.blob.core.windows.net", False),
+        ("https://localhost.example.com", False),
+    ],
+)
+def test_is_path_style_endpoint(endpoint: str | None, path_style: bool) -> None:
+    config = AzureBlobStorageIntegrationConfig(account_name="acct", endpoint=endpoint)
+    assert is_path_style_endpoint(config) is path_style
