@@ -29,15 +29,11 @@ azure-identity are the ``azure`` extra and are imported on first use only.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scmreader.errors import (
@@ -61,23 +57,20 @@ from scmreader.integrations.azure_blob import (
     is_path_style_endpoint,
     parse_azure_blob_storage_url,
 )
-from scmreader.readers.base import BaseUrlReader, ReaderContext, ReaderFactory, ReaderTuple
-from scmreader.readers.tree import TreeEntry
+from scmreader.readers._objects import (
+    ObjectLocation,
+    ObjectStoreReader,
+    StoredObject,
+    aware,
+)
+from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
-    FileInfo,
-    ReadTreeResponse,
     ReadUrlResponse,
-    SearchResponse,
-    SearchResponseFile,
-    TreeFilter,
 )
 from scmreader.redact import install_log_redaction, redact, redact_url, register_secret
 from scmreader.urls import (
     ParsedUrl,
-    decode_fully,
     encode_path,
-    glob_matcher,
-    glob_static_prefix,
     parse_url,
     reject_traversal,
 )
@@ -86,12 +79,9 @@ if TYPE_CHECKING:
     from scmreader.http import HttpSettings
     from scmreader.readers.tree import TreeResponseFactory
 
-_log = logging.getLogger(__name__)
 
 _INSTALL_HINT = "pip install 'scmreader[azure]'"
 _CHUNK = 4 * 1024 * 1024
-_SEGMENT_SPLIT = re.compile(r"[/\\]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Storage error codes that mean the credentials themselves were refused.
 _AUTH_CODES = frozenset(
     {"AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation"}
@@ -107,16 +97,6 @@ _SDK_LOGGERS = (
     "msal",
     "urllib3.connectionpool",
 )
-
-
-@dataclass(frozen=True)
-class _Blob:
-    """One entry of a listing."""
-
-    name: str
-    size: int
-    etag: str
-    last_modified_at: datetime | None
 
 
 def _import_blob() -> tuple[Any, Any]:
@@ -145,10 +125,11 @@ def _import_identity(key: str) -> Any:
     return identity
 
 
-class AzureBlobStorageUrlReader(BaseUrlReader):
+class AzureBlobStorageUrlReader(ObjectStoreReader):
     """Reads from one storage account (``azureBlobStorage{host=...,authed=...}``)."""
 
     name = "azureBlobStorage"
+    store = "Azure Blob Storage"
 
     def __init__(
         self,
@@ -215,7 +196,7 @@ class AzureBlobStorageUrlReader(BaseUrlReader):
         if etag:
             options.update(etag=etag, match_condition=match_conditions.IfModified)
         if last_modified_after is not None:
-            options["if_modified_since"] = _aware(last_modified_after)
+            options["if_modified_since"] = aware(last_modified_after)
         blob = self._blob_client(location.container, location.path)
         downloader = self._call(url, etag, lambda: blob.download_blob(**options))
         properties = downloader.properties
@@ -225,90 +206,21 @@ class AzureBlobStorageUrlReader(BaseUrlReader):
             last_modified_at=properties.last_modified,
         )
 
-    # --- read_tree ---------------------------------------------------------------------
+    # --- object-store hooks (read_tree and glob search live in ObjectStoreReader) -------
 
-    def read_tree(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        filter: TreeFilter | None = None,
-        token: str | None = None,
-    ) -> ReadTreeResponse:
-        """Read every blob under the URL's name prefix as a tree (paths relative to it).
-
-        The etag hashes the listing; passing the current one raises NotModifiedError before
-        any blob is read. A prefix holding no blob at all is a NotFoundError (a container's
-        root may be empty).
-        """
+    def _locate(self, url: str) -> ObjectLocation:
         location = self._parse(url)
         reject_traversal(location.path, what="the blob name")
-        prefix = location.path.strip("/")
-        prefix = f"{prefix}/" if prefix else ""
-        blobs = self._list(location.container, prefix, url)
-        if prefix and not blobs:
-            raise NotFoundError(
-                f"No blob in container {location.container} has a name starting with "
-                f"{prefix!r} ({redact_url(url)}); check the URL (read_tree takes a folder, "
-                "read_url a blob).",
-                status=404,
-                url=redact_url(url),
-            )
-        tree_etag = _listing_etag(location.container, prefix, blobs)
-        self._raise_if_not_modified(url, etag, tree_etag)
-        entries: list[TreeEntry] = []
-        for item in blobs:
-            path = item.name[len(prefix) :]
-            if not _usable_path(path, item.name):
-                continue
-            if filter is not None and not filter(path, FileInfo(item.size)):
-                continue
-            entries.append(
-                TreeEntry(path, self._opener(location.container, item, url), item.last_modified_at)
-            )
-        return self._tree.from_files(entries, etag=tree_etag)
+        base = f"{self._browse_base(url)}{encode_path(location.container)}/"
+        return ObjectLocation(location.container, location.path, base, location)
 
-    # --- search ------------------------------------------------------------------------
-
-    def search_glob(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Blobs whose whole name matches the glob in the URL. Only the glob's static prefix
-        is listed; contents are downloaded when read. The etag hashes the matches."""
-        location = self._parse(url)
-        reject_traversal(location.path, what="the blob name")
-        pattern = location.path.lstrip("/")
-        prefix = glob_static_prefix(pattern)
-        prefix = f"{prefix}/" if prefix else ""
-        matches = glob_matcher(pattern)
-        found = [
-            item
-            for item in self._list(location.container, prefix, url)
-            if _usable_path(item.name, item.name) and matches(item.name)
-        ]
-        search_etag = _listing_etag(location.container, pattern, found)
-        self._raise_if_not_modified(url, etag, search_etag)
-        base = self._browse_base(url)
-        container = encode_path(location.container)
-        files = [
-            SearchResponseFile(
-                url=f"{base}{container}/{encode_path(item.name)}",
-                _content=self._reader(location.container, item, url),
-                last_modified_at=item.last_modified_at,
-            )
-            for item in found
-        ]
-        return SearchResponse(files=files, etag=search_etag)
-
-    # --- listing and blobs -------------------------------------------------------------
-
-    def _list(self, container: str, prefix: str, url: str) -> list[_Blob]:
+    def _list(self, location: ObjectLocation, prefix: str, url: str) -> list[StoredObject]:
         """Every blob whose name starts with ``prefix`` (folder markers of hierarchical
         namespaces, ``hdi_isfolder`` metadata, left out)."""
-        client = self._service_client().get_container_client(container)
+        client = self._service_client().get_container_client(location.container)
 
-        def run() -> list[_Blob]:
-            found: list[_Blob] = []
+        def run() -> list[StoredObject]:
+            found: list[StoredObject] = []
             pages = client.list_blobs(
                 name_starts_with=prefix or None,
                 include=["metadata"],
@@ -319,38 +231,26 @@ class AzureBlobStorageUrlReader(BaseUrlReader):
                 if str(metadata.get("hdi_isfolder", "")).lower() == "true":
                     continue
                 found.append(
-                    _Blob(
+                    StoredObject(
                         name=str(raw.name),
                         size=int(raw.size or 0),
-                        etag=str(raw.etag or ""),
-                        last_modified_at=raw.last_modified,
+                        fingerprint=str(raw.etag or ""),
+                        updated=raw.last_modified,
                     )
                 )
             return found
 
-        result: list[_Blob] = self._call(url, None, run)
+        result: list[StoredObject] = self._call(url, None, run)
         return result
 
-    def _opener(self, container: str, item: _Blob, url: str) -> Callable[[], BinaryIO]:
-        def open_blob() -> BinaryIO:
-            _, match_conditions = _import_blob()
-            options: dict[str, Any] = {}
-            if item.etag:
-                options.update(etag=item.etag, match_condition=match_conditions.IfNotModified)
-            blob = self._blob_client(container, item.name)
-            downloader = self._call(url, None, lambda: blob.download_blob(**options))
-            return _stream(downloader, url)
-
-        return open_blob
-
-    def _reader(self, container: str, item: _Blob, url: str) -> Callable[[], bytes]:
-        opener = self._opener(container, item, url)
-
-        def read() -> bytes:
-            with opener() as stream:
-                return stream.read()
-
-        return read
+    def _open(self, location: ObjectLocation, item: StoredObject, url: str) -> BinaryIO:
+        _, match_conditions = _import_blob()
+        options: dict[str, Any] = {}
+        if item.fingerprint:  # the listed version, or a clear failure
+            options.update(etag=item.fingerprint, match_condition=match_conditions.IfNotModified)
+        blob = self._blob_client(location.container, item.name)
+        downloader = self._call(url, None, lambda: blob.download_blob(**options))
+        return _stream(downloader, url)
 
     def _parse(self, url: str) -> AzureBlobStorageUrl:
         return parse_azure_blob_storage_url(
@@ -482,39 +382,6 @@ class _DownloadBody(io.RawIOBase):
 
 def _stream(downloader: Any, url: str) -> BinaryIO:
     return io.BufferedReader(_DownloadBody(downloader, url), buffer_size=256 * 1024)
-
-
-def _aware(moment: datetime) -> datetime:
-    """``moment`` with a time zone (a naive datetime is taken as UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _listing_etag(container: str, scope: str, blobs: list[_Blob]) -> str:
-    """A stable etag for a listing: sha256 over the sorted (name, ETag) pairs."""
-    pairs = sorted((item.name, item.etag) for item in blobs)
-    payload = json.dumps([container, scope, pairs], ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _usable_path(path: str, name: str) -> bool:
-    """Whether ``path`` (a blob name relative to the tree root) can be a file of the tree:
-    not a folder marker, and no ``.``/``..``/empty segment (also once percent-decoded,
-    splitting on ``/`` and ``\\``) or control character. Others are skipped, logged."""
-    if not path or path.endswith("/"):
-        return False
-    decoded = decode_fully(path)
-    usable = (
-        decoded is not None
-        and not _CONTROL.search(decoded)
-        and all(
-            segment not in ("", ".", "..")
-            for text in (path, decoded)
-            for segment in _SEGMENT_SPLIT.split(text)
-        )
-    )
-    if not usable:
-        _log.debug("skipping blob %r: it cannot be a file path in a tree", name)
-    return usable
 
 
 def _has_credentials(config: AzureBlobStorageIntegrationConfig) -> bool:

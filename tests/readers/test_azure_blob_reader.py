@@ -613,7 +613,7 @@ def test_read_tree_paginates(store: Azurite) -> None:
 
 
 def test_read_tree_missing_prefix_is_not_found(readers: UrlReaders, store: Azurite) -> None:
-    with pytest.raises(NotFoundError, match="read_url a blob"):
+    with pytest.raises(NotFoundError, match="read_tree takes a folder, read_url an object"):
         readers.read_tree(url(store, "docs/index.md"))
     with pytest.raises(NotFoundError):
         readers.read_tree(url(store, "nothing-here"))
