@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -39,7 +37,6 @@ from urllib.parse import unquote
 
 from scmreader.errors import (
     AuthenticationError,
-    ConfigError,
     HttpStatusError,
     InvalidUrlError,
     NotFoundError,
@@ -57,6 +54,7 @@ from scmreader.integrations.aws_s3 import (
     AwsS3Url,
     parse_aws_s3_url,
 )
+from scmreader.readers._aws import AwsClients
 from scmreader.readers._objects import (
     ObjectLocation,
     ObjectStoreReader,
@@ -67,7 +65,7 @@ from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
     ReadUrlResponse,
 )
-from scmreader.redact import redact, redact_url, register_secret
+from scmreader.redact import redact, redact_url
 from scmreader.urls import (
     ParsedUrl,
     parse_url,
@@ -82,7 +80,6 @@ _log = logging.getLogger(__name__)
 
 #: RoleSessionName of the STS AssumeRole call (visible in CloudTrail).
 ROLE_SESSION_NAME = "scmreader-aws-s3-url-reader"
-_INSTALL_HINT = "pip install 'scmreader[s3]'"
 _NOT_MODIFIED_CODES = frozenset({"304", "NotModified"})
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
 _AUTH_CODES = frozenset(
@@ -96,69 +93,6 @@ _AUTH_CODES = frozenset(
     }
 )
 _THROTTLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests"})
-
-
-#: Loggers of botocore that may print request headers, signing input or response bodies.
-_BOTOCORE_LOGGERS = (
-    "botocore.auth",
-    "botocore.awsrequest",
-    "botocore.client",
-    "botocore.credentials",
-    "botocore.endpoint",
-    "botocore.hooks",
-    "botocore.httpsession",
-    "botocore.parsers",
-    "botocore.retries.standard",
-    "botocore.retryhandler",
-    "botocore.utils",
-    "urllib3.connectionpool",
-)
-_CREDENTIAL_FIELDS = re.compile(
-    r"(<(SecretAccessKey|SessionToken)>)[^<]*(</\2>)"
-    r"|(\"(?:SecretAccessKey|SessionToken|secretAccessKey|sessionToken)\"\s*:\s*\")[^\"]*"
-)
-_log_filter_lock = threading.Lock()
-_log_filter_installed = False
-
-
-class _BotocoreLogRedaction(logging.Filter):
-    """Masks registered secrets, and the credentials in STS answers (logged by botocore at
-    DEBUG before scmreader sees them), in botocore's log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = _CREDENTIAL_FIELDS.sub(_mask_field, redact(message))
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def _mask_field(match: re.Match[str]) -> str:
-    if match.group(1):
-        return f"{match.group(1)}***{match.group(3)}"
-    return f"{match.group(4)}***"
-
-
-def _install_log_redaction() -> None:
-    global _log_filter_installed
-    with _log_filter_lock:
-        if not _log_filter_installed:
-            for name in _BOTOCORE_LOGGERS:
-                logging.getLogger(name).addFilter(_BotocoreLogRedaction())
-            _log_filter_installed = True
-
-
-def _import_boto3() -> tuple[Any, Any]:
-    """boto3 and botocore.config.Config, or a ConfigError saying how to install them."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise ConfigError(
-            "Reading from AWS S3 needs boto3, which is not installed; install the s3 extra: "
-            f"{_INSTALL_HINT}"
-        ) from None
-    return boto3, Config
 
 
 class AwsS3UrlReader(ObjectStoreReader):
@@ -187,9 +121,18 @@ class AwsS3UrlReader(ObjectStoreReader):
         self._settings = settings
         self._max_list_pages = max_list_pages
         self._page_size = page_size
-        self._lock = threading.Lock()
-        self._session: Any = None
-        self._clients: dict[str, Any] = {}
+        self._aws = AwsClients(
+            service="s3",
+            label="AWS S3",
+            config=config,
+            translate=lambda exc: _translate(exc, None, None),
+            settings=settings,
+            endpoint=config.endpoint,
+            role_session_name=ROLE_SESSION_NAME,
+            extra_config={"s3": {"addressing_style": "path"}}
+            if config.s3_force_path_style
+            else None,
+        )
 
     # --- read_url ----------------------------------------------------------------------
 
@@ -293,117 +236,13 @@ class AwsS3UrlReader(ObjectStoreReader):
 
     def _call(self, region: str, operation: str, url: str, etag: str | None, **params: Any) -> Any:
         """Run one S3 operation, turning botocore's exceptions into scmreader's."""
-        client = self._client(region)
+        client = self._aws.client(region)
         try:
             return getattr(client, operation)(**params)
         except ScmReaderError:
             raise
         except Exception as exc:
             raise _translate(exc, url, etag) from None
-
-    def _client(self, region: str) -> Any:
-        """The S3 client for ``region`` (one per region; boto3 clients are thread-safe)."""
-        client = self._clients.get(region)
-        if client is not None:
-            return client
-        boto3, config_class = _import_boto3()
-        _install_log_redaction()
-        with self._lock:
-            client = self._clients.get(region)
-            if client is None:
-                if self._session is None:
-                    self._session = self._make_session(boto3)
-                client = self._session.client(
-                    "s3",
-                    region_name=region,
-                    endpoint_url=self._config.endpoint,
-                    config=self._botocore_config(config_class),
-                    verify=self._settings.verify if self._settings else None,
-                )
-                self._clients[region] = client
-        return client
-
-    def _botocore_config(self, config_class: Any) -> Any:
-        settings = self._settings
-        options: dict[str, Any] = {"user_agent_extra": "scmreader"}
-        if settings is not None:
-            options.update(
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-            )
-            if settings.proxies:
-                options["proxies"] = dict(settings.proxies)
-        if self._config.s3_force_path_style:
-            options["s3"] = {"addressing_style": "path"}
-        return config_class(**options)
-
-    def _make_session(self, boto3: Any) -> Any:
-        """A boto3 Session with the entry's credentials (see the module's docstring)."""
-        config = self._config
-        if bool(config.access_key_id) != bool(config.secret_access_key):
-            raise ConfigError(
-                f"The awsS3 integration for {config.host} sets only one of accessKeyId and "
-                "secretAccessKey; set both, or neither to use the default AWS credential chain."
-            )
-        if config.secret_access_key:
-            register_secret(config.secret_access_key)
-        base = boto3.Session(
-            aws_access_key_id=config.access_key_id or None,
-            aws_secret_access_key=config.secret_access_key or None,
-        )
-        if not config.role_arn:
-            return base
-        return _assume_role_session(boto3, base, config.role_arn, config.external_id)
-
-
-def _assume_role_session(boto3: Any, base: Any, role_arn: str, external_id: str | None) -> Any:
-    """A boto3 Session whose credentials come from STS AssumeRole, asked on first use and
-    again before they expire; ``base``'s credentials sign the STS call."""
-    import botocore.session
-    from botocore.credentials import (
-        CredentialProvider,
-        CredentialResolver,
-        DeferredRefreshableCredentials,
-    )
-
-    lock = threading.Lock()
-    sts: list[Any] = []
-
-    def refresh() -> dict[str, str]:
-        with lock:
-            if not sts:
-                sts.append(base.client("sts", region_name=base.region_name or "us-east-1"))
-        params = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME}
-        if external_id:
-            params["ExternalId"] = external_id
-        try:
-            answer = sts[0].assume_role(**params)
-        except Exception as exc:
-            error = _translate(exc, None, None)
-            raise type(error)(
-                f"Could not assume the role {role_arn} for S3: {error}. Check roleArn, "
-                "externalId and the role's trust policy."
-            ) from None
-        credentials = answer["Credentials"]
-        register_secret(credentials["SecretAccessKey"])
-        register_secret(credentials["SessionToken"])
-        return {
-            "access_key": credentials["AccessKeyId"],
-            "secret_key": credentials["SecretAccessKey"],
-            "token": credentials["SessionToken"],
-            "expiry_time": credentials["Expiration"].isoformat(),
-        }
-
-    class _AssumedRole(CredentialProvider):  # type: ignore[misc]
-        METHOD = "scmreader-assume-role"
-
-        def load(self) -> Any:
-            return DeferredRefreshableCredentials(refresh_using=refresh, method=self.METHOD)
-
-    core = botocore.session.Session()
-    core.register_component("credential_provider", CredentialResolver([_AssumedRole()]))
-    return boto3.Session(botocore_session=core)
 
 
 # --- helpers -------------------------------------------------------------------------
