@@ -29,7 +29,6 @@ reached at its usual AWS endpoint (``AWS_ENDPOINT_URL_STS`` overrides it).
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -76,7 +75,6 @@ if TYPE_CHECKING:
     from scmreader.http import HttpSettings
     from scmreader.readers.tree import TreeResponseFactory
 
-_log = logging.getLogger(__name__)
 
 #: RoleSessionName of the STS AssumeRole call (visible in CloudTrail).
 ROLE_SESSION_NAME = "scmreader-aws-s3-url-reader"
