@@ -225,3 +225,43 @@ class AwsClients:
         core = botocore.session.Session()
         core.register_component("credential_provider", CredentialResolver([_AssumedRole()]))
         return boto3.Session(botocore_session=core)
+
+
+def transport_error(
+    exc: BaseException, *, shown: str, where: str, integration: str, names: str
+) -> ScmReaderError:
+    """scmreader's error for a botocore exception that is not a service answer (no or
+    partial credentials, timeouts, invalid parameters, connection failures); redacted.
+
+    ``integration`` is the config key (``awsS3``) and ``names`` what a valid URL names
+    ("S3 bucket and key"), both for the message.
+    """
+    from botocore import exceptions as bx
+
+    from scmreader.errors import (
+        AuthenticationError,
+        InvalidUrlError,
+        RequestTimeoutError,
+        TransportError,
+    )
+
+    detail = redact(str(exc))
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return AuthenticationError(
+            f"No usable AWS credentials for {where} ({detail}); set accessKeyId and "
+            f"secretAccessKey in the {integration} integration, or provide them to the default "
+            "AWS credential chain (environment, shared config, instance role).",
+            url=shown,
+        )
+    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
+        return RequestTimeoutError(
+            f"Timed out {where} ({detail}); retry later or raise the timeouts."
+        )
+    if isinstance(exc, bx.ParamValidationError):
+        return InvalidUrlError(f"The URL {shown} does not name a valid {names} ({detail}).")
+    if isinstance(exc, bx.BotoCoreError | OSError):
+        return TransportError(
+            f"The connection failed while {where} ({type(exc).__name__}: {detail}); check the "
+            "endpoint and the network, then retry."
+        )
+    return TransportError(f"Unexpected failure while {where}: {type(exc).__name__}: {detail}")

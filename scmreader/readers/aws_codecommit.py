@@ -50,9 +50,7 @@ from scmreader.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
-    RequestTimeoutError,
     ScmReaderError,
-    TransportError,
     UpstreamError,
 )
 from scmreader.integrations.aws_codecommit import (
@@ -60,7 +58,7 @@ from scmreader.integrations.aws_codecommit import (
     AwsCodeCommitUrl,
     parse_aws_code_commit_url,
 )
-from scmreader.readers._aws import AwsClients
+from scmreader.readers._aws import AwsClients, transport_error
 from scmreader.readers.base import BaseUrlReader, ReaderFactory, integration_readers
 from scmreader.readers.tree import TreeEntry
 from scmreader.readers.types import (
@@ -449,30 +447,15 @@ def _translate(exc: BaseException, url: str) -> ScmReaderError:
 
     shown = redact_url(url)
     where = f"reading {shown} from CodeCommit"
-    detail = redact(str(exc))
     if isinstance(exc, bx.ClientError):
         return _client_error(exc, shown, where)
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return AuthenticationError(
-            f"No usable AWS credentials for {where} ({detail}); set accessKeyId and "
-            "secretAccessKey in the awsCodeCommit integration, or provide them to the default "
-            "AWS credential chain (environment, shared config, instance role).",
-            url=shown,
-        )
-    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
-        return RequestTimeoutError(
-            f"Timed out {where} ({detail}); retry later or raise the timeouts."
-        )
-    if isinstance(exc, bx.ParamValidationError):
-        return InvalidUrlError(
-            f"The URL {shown} does not name a valid CodeCommit repository, ref or path ({detail})."
-        )
-    if isinstance(exc, bx.BotoCoreError | OSError):
-        return TransportError(
-            f"The connection failed while {where} ({type(exc).__name__}: {detail}); check the "
-            "endpoint and the network, then retry."
-        )
-    return TransportError(f"Unexpected failure while {where}: {type(exc).__name__}: {detail}")
+    return transport_error(
+        exc,
+        shown=shown,
+        where=where,
+        integration="awsCodeCommit",
+        names="CodeCommit repository, ref or path",
+    )
 
 
 def _client_error(exc: Any, shown: str, where: str) -> ScmReaderError:

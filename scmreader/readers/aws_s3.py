@@ -42,9 +42,7 @@ from scmreader.errors import (
     NotModifiedError,
     PermissionDeniedError,
     RateLimitedError,
-    RequestTimeoutError,
     ScmReaderError,
-    TransportError,
     UpstreamError,
 )
 from scmreader.integrations.aws_s3 import (
@@ -53,7 +51,7 @@ from scmreader.integrations.aws_s3 import (
     AwsS3Url,
     parse_aws_s3_url,
 )
-from scmreader.readers._aws import AwsClients
+from scmreader.readers._aws import AwsClients, transport_error
 from scmreader.readers._objects import (
     ObjectLocation,
     ObjectStoreReader,
@@ -296,28 +294,9 @@ def _translate(exc: BaseException, url: str | None, etag: str | None) -> ScmRead
     where = f"reading {shown} from S3"
     if isinstance(exc, bx.ClientError):
         return _client_error(exc, shown, where, etag)
-    detail = redact(str(exc))
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return AuthenticationError(
-            f"No usable AWS credentials for {where} ({detail}); set accessKeyId and "
-            "secretAccessKey in the awsS3 integration, or provide them to the default AWS "
-            "credential chain (environment, shared config, instance role).",
-            url=shown,
-        )
-    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
-        return RequestTimeoutError(
-            f"Timed out {where} ({detail}); retry later or raise the timeouts."
-        )
-    if isinstance(exc, bx.ParamValidationError):
-        return InvalidUrlError(
-            f"The URL {shown} does not name a valid S3 bucket and key ({detail})."
-        )
-    if isinstance(exc, bx.BotoCoreError | OSError):
-        return TransportError(
-            f"The connection failed while {where} ({type(exc).__name__}: {detail}); check the "
-            "endpoint and the network, then retry."
-        )
-    return TransportError(f"Unexpected failure while {where}: {type(exc).__name__}: {detail}")
+    return transport_error(
+        exc, shown=shown, where=where, integration="awsS3", names="S3 bucket and key"
+    )
 
 
 def _client_error(exc: Any, shown: str, where: str, etag: str | None) -> ScmReaderError:
