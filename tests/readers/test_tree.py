@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import importlib.util
 import io
 import os
 import stat
-import sys
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from tree_support import FakeStream, Sandbox, fixture, mk, stream, tree_of
 
 from scmreader.errors import (
     ConflictError,
@@ -27,31 +25,6 @@ from scmreader.errors import (
 )
 from scmreader.readers.tree import ArchiveLimits, TreeEntry, TreeResponseFactory, _output
 from scmreader.readers.types import FileInfo, ReadTreeResponse
-
-
-def _load_support() -> ModuleType:
-    """test_tree_support.py, loaded by path (tests are imported with importlib mode)."""
-    name = "scmreader_tests_tree_support"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_tree_support.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-if TYPE_CHECKING:
-    from test_tree_support import FakeStream, Sandbox, fixture, mk, stream, tree_of
-else:
-    _support = _load_support()
-    FakeStream = _support.FakeStream
-    Sandbox = _support.Sandbox
-    fixture = _support.fixture
-    mk = _support.mk
-    stream = _support.stream
-    tree_of = _support.tree_of
 
 NORMAL = {path: data for path, (data, _mode) in mk.NORMAL_TREE.items()}
 MTIME = datetime.fromtimestamp(mk.MTIME, UTC)

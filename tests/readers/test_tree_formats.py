@@ -3,53 +3,26 @@ chunk boundaries, zip timestamps and layouts, and the name rules (with hypothesi
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import posixpath
 import struct
-import sys
 import tarfile
 import unicodedata
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tree_support import Sandbox, fixture, mk, stream, tree_of
 
 from scmreader.errors import ArchiveLimitError, UnsafeArchiveError
 from scmreader.readers.tree import ArchiveLimits, TreeResponseFactory
 from scmreader.readers.tree._names import Layout, PathRules, fold, normalize_subpath
 from scmreader.urls import MAX_DECODE_ROUNDS
-
-
-def _load_support() -> ModuleType:
-    """test_tree_support.py, loaded by path (tests are imported with importlib mode)."""
-    name = "scmreader_tests_tree_support"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_tree_support.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-if TYPE_CHECKING:
-    from test_tree_support import FakeStream, Sandbox, fixture, mk, stream, tree_of
-else:
-    _support = _load_support()
-    FakeStream = _support.FakeStream
-    Sandbox = _support.Sandbox
-    fixture = _support.fixture
-    mk = _support.mk
-    stream = _support.stream
-    tree_of = _support.tree_of
 
 M = mk.Member
 Z = mk.ZipMember

@@ -4,20 +4,18 @@ temporary files behind, and closes the input stream."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import stat
-import sys
 import tarfile
 import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from tree_support import FakeStream, Sandbox, fixture, mk, snapshot, stream, tree_of
 
 from scmreader.errors import (
     ArchiveLimitError,
@@ -26,32 +24,6 @@ from scmreader.errors import (
     UnsafeArchiveError,
 )
 from scmreader.readers.types import FileInfo
-
-
-def _load_support() -> ModuleType:
-    """test_tree_support.py, loaded by path (tests are imported with importlib mode)."""
-    name = "scmreader_tests_tree_support"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_tree_support.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-if TYPE_CHECKING:
-    from test_tree_support import FakeStream, Sandbox, fixture, mk, snapshot, stream, tree_of
-else:
-    _support = _load_support()
-    FakeStream = _support.FakeStream
-    Sandbox = _support.Sandbox
-    fixture = _support.fixture
-    mk = _support.mk
-    snapshot = _support.snapshot
-    stream = _support.stream
-    tree_of = _support.tree_of
 
 M = mk.Member
 Z = mk.ZipMember
