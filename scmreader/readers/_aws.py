@@ -87,6 +87,11 @@ def import_boto3(service: str) -> tuple[Any, Any]:
     return boto3, Config
 
 
+def has_credentials(config: Any) -> bool:
+    """Whether an AWS entry configures credentials (static keys or a role) for ``repr``."""
+    return bool(config.access_key_id and config.secret_access_key) or bool(config.role_arn)
+
+
 class AwsClients:
     """boto3 clients of one AWS service for one integration entry, one per region."""
 

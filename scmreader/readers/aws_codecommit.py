@@ -58,7 +58,7 @@ from scmreader.integrations.aws_codecommit import (
     AwsCodeCommitUrl,
     parse_aws_code_commit_url,
 )
-from scmreader.readers._aws import AwsClients, transport_error
+from scmreader.readers._aws import AwsClients, has_credentials, transport_error
 from scmreader.readers.base import BaseUrlReader, ReaderFactory, integration_readers
 from scmreader.readers.tree import TreeEntry
 from scmreader.readers.types import (
@@ -142,10 +142,7 @@ class AwsCodeCommitUrlReader(BaseUrlReader):
         max_folders: int = 10_000,
     ) -> None:
         config = integration.config
-        super().__init__(
-            host=config.host,
-            authed=bool(config.access_key_id and config.secret_access_key) or bool(config.role_arn),
-        )
+        super().__init__(host=config.host, authed=has_credentials(config))
         self.integration = integration
         self._config = config
         self._tree = tree

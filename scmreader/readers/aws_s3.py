@@ -51,7 +51,7 @@ from scmreader.integrations.aws_s3 import (
     AwsS3Url,
     parse_aws_s3_url,
 )
-from scmreader.readers._aws import AwsClients, transport_error
+from scmreader.readers._aws import AwsClients, has_credentials, transport_error
 from scmreader.readers._objects import (
     ObjectLocation,
     ObjectStoreReader,
@@ -107,10 +107,7 @@ class AwsS3UrlReader(ObjectStoreReader):
         page_size: int = 1000,
     ) -> None:
         config = integration.config
-        super().__init__(
-            host=config.host,
-            authed=bool(config.access_key_id and config.secret_access_key) or bool(config.role_arn),
-        )
+        super().__init__(host=config.host, authed=has_credentials(config))
         self.integration = integration
         self._config = config
         self._tree = tree
