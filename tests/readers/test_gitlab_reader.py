@@ -143,23 +143,26 @@ def test_read_url_returns_etag_and_last_modified(host: FakeScmHost, readers: Url
     repo = host.repo(PROJECT)
     entry = repo.entry("main", "docs/index.md")
     assert entry is not None
-    assert response.etag == f'"{entry.sha}"'
-    last = repo.commit_info(repo.last_commit("main", "docs/index.md"))
-    assert response.last_modified_at == last.committed_at
+    assert response.etag == entry.sha  # X-Gitlab-Blob-Id: GitLab's raw files carry no ETag
+    assert response.last_modified_at is None  # nor a date
 
 
 def test_read_url_not_modified_by_etag_and_by_date(host: FakeScmHost, readers: UrlReaders) -> None:
     url = web(host, "-/blob/main/catalog-info.yaml")
     first = readers.read_url(url)
-    assert first.etag and first.last_modified_at
+    assert first.etag
+    host.clear_requests()
     with pytest.raises(NotModifiedError):
         readers.read_url(url, etag=first.etag)
-    assert host.requests[-1].headers["If-None-Match"] == first.etag
+    [head] = host.requests  # the metadata HEAD only, no content
+    assert head.method == "HEAD" and not head.path.endswith("/raw")
+    repo = host.repo(PROJECT)
+    changed = repo.commit_info(repo.last_commit("main", "catalog-info.yaml")).committed_at
     with pytest.raises(NotModifiedError):
-        readers.read_url(url, last_modified_after=first.last_modified_at + timedelta(seconds=1))
-    assert "If-Modified-Since" in host.requests[-1].headers
-    older = first.last_modified_at - timedelta(days=1)
-    assert readers.read_url(url, last_modified_after=older).buffer() == b"kind: Component\n"
+        readers.read_url(url, last_modified_after=changed + timedelta(seconds=1))
+    again = readers.read_url(url, last_modified_after=changed - timedelta(days=1))
+    assert again.buffer() == b"kind: Component\n"
+    assert again.last_modified_at == changed
 
 
 @pytest.mark.parametrize(
@@ -311,18 +314,18 @@ def test_read_tree_outdated_etag_reads(host: FakeScmHost, readers: UrlReaders) -
     assert len(list(tree.files())) == len(FILES)
 
 
-def test_read_tree_without_listed_commits_has_an_empty_etag(
+def test_read_tree_of_a_ref_without_commits_is_not_found(
     host: FakeScmHost, readers: UrlReaders
 ) -> None:
+    # GitLab lists no commits for an unknown ref_name (200 and []), for the path and the root
     host.route(
         "GET",
         r"/api/v4/projects/[^/]+/repository/commits",
         lambda request: FakeResponse.json([]),
     )
-    tree = readers.read_tree(web(host, "-/tree/main/docs"))
-    assert tree.etag == ""
-    assert {f.path for f in tree.files()} == {"index.md", "guide/catalog-info.yaml"}
-    assert host.requests[-1].query == {"sha": "main", "path": "docs"}
+    with pytest.raises(NotFoundError, match="No branch, tag or commit 'main'"):
+        readers.read_tree(web(host, "-/tree/main/docs"))
+    assert host.requests_to("/repository/archive") == []
 
 
 # --- search --------------------------------------------------------------------------
