@@ -395,6 +395,43 @@ def test_search_pages_through_large_trees(fake_scm_host: FakeScmHost) -> None:
     assert "page_token" in pages[1].query
 
 
+@pytest.mark.parametrize(
+    "external",
+    [
+        "https://gitlab.example.com",  # TLS proxy in front, another name
+        "http://gitlab.internal:8080",  # internal name and port
+    ],
+)
+def test_page_links_on_the_external_url_are_rebased(
+    fake_scm_host: FakeScmHost, external: str
+) -> None:
+    host = fake_scm_host
+    host.enable("gitlab")
+    host.add_repo("big/repo", {f"items/f{i:03}.yaml": f"n: {i}\n" for i in range(7)})
+    state = gitlab(host)
+    state.external_url = external
+    state.max_per_page = 3
+    result = make_readers(host).search(f"{host.base_url}/big/repo/-/blob/main/items/*.yaml")
+    assert len(result.files) == 7
+    assert len(host.requests_to("/repository/tree")) == 3  # every page came to this host
+
+
+def test_page_link_outside_the_api_is_refused(fake_scm_host: FakeScmHost) -> None:
+    from scmreader.errors import UpstreamError
+
+    host = fake_scm_host
+    host.enable("gitlab")
+    host.add_repo("big/repo", {f"items/f{i:03}.yaml": f"n: {i}\n" for i in range(3)})
+    link = f'<{host.base_url}/elsewhere/tree?page=2>; rel="next"'
+    host.route(
+        "GET",
+        r"/api/v4/projects/[^/]+/repository/tree",
+        lambda request: FakeResponse.json([], headers=[("Link", link)]),
+    )
+    with pytest.raises(UpstreamError, match="outside the API"):
+        make_readers(host).search(f"{host.base_url}/big/repo/-/blob/main/items/*.yaml")
+
+
 def test_search_follows_offset_pagination_too(fake_scm_host: FakeScmHost) -> None:
     host = fake_scm_host
     host.enable("gitlab")
