@@ -269,7 +269,8 @@ class GithubUrlReader(GitHostReader):
                     "large); start the glob with a longer fixed folder prefix."
                 )
             query = "?recursive=true" if recursive else ""
-            return self._api_json(f"{trees}/{tree_sha}{query}", loc)
+            body: dict[str, Any] = self._api_json(f"{trees}/{tree_sha}{query}", loc)
+            return body
 
         prefix = glob_static_prefix(pattern)
         tree_sha = str(root.get("sha", ""))
