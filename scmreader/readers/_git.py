@@ -258,7 +258,8 @@ class GitHostReader(BaseUrlReader):
         def attempt(ref: str, path: str) -> ReadUrlResponse:
             given = etag
             if etag and not self.conditional_reads:
-                self._raise_if_not_modified(url, etag, self._file_version(loc, ref, path))
+                bare = etag.strip().removeprefix("W/").strip('"')  # as an HTTP validator
+                self._raise_if_not_modified(url, bare, self._file_version(loc, ref, path))
                 given = None
             response = self._open(loc, ref, path, given, last_modified_after)
             if not response.etag:

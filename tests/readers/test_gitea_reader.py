@@ -151,7 +151,12 @@ def test_read_url_missing_file_branch_and_folder_are_not_found(
     for rest in ("branch/main/nope.md", "branch/nope/mkdocs.yml", "branch/main/docs"):
         with pytest.raises(NotFoundError):
             readers.read_url(web(host, rest))
-    assert len(host.requests) == 3
+    # a 404 lists the refs starting with the first segment once (names with "/"), cached
+    assert [r.path.rsplit("/", 1)[-1] for r in host.requests] == [
+        *("nope.md", "branches", "tags"),
+        *("mkdocs.yml", "branches", "tags"),
+        "docs",
+    ]
 
 
 def test_read_url_etag_is_the_blob_id_and_not_modified(
