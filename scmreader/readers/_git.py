@@ -185,8 +185,8 @@ class GitHostReader(BaseUrlReader):
         self._max_pages = max_pages
         self._clock = clock
         self._cache_lock = threading.Lock()
-        self._refs: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
-        self._defaults: dict[str, tuple[float, str]] = {}
+        self._ref_cache: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
+        self._branch_cache: dict[str, tuple[float, str]] = {}
 
     # --- hooks ------------------------------------------------------------------------
 
@@ -371,7 +371,7 @@ class GitHostReader(BaseUrlReader):
             except NotFoundError:
                 raise missing from None  # the repository itself is missing or invisible
             with self._cache_lock:
-                self._refs[(loc.key, first)] = (self._clock() + self._refs_ttl, names)
+                self._ref_cache[(loc.key, first)] = (self._clock() + self._refs_ttl, names)
             ref, path = longest_ref(names, segments)
             if ref == first:
                 raise
@@ -379,17 +379,17 @@ class GitHostReader(BaseUrlReader):
 
     def _cached_refs(self, loc: GitLocation, first: str) -> tuple[str, ...] | None:
         with self._cache_lock:
-            hit = self._refs.get((loc.key, first))
+            hit = self._ref_cache.get((loc.key, first))
         return hit[1] if hit is not None and self._clock() < hit[0] else None
 
     def _cached_default_branch(self, loc: GitLocation) -> str:
         with self._cache_lock:
-            hit = self._defaults.get(loc.key)
+            hit = self._branch_cache.get(loc.key)
         if hit is not None and self._clock() < hit[0]:
             return hit[1]
         branch = self._default_branch(loc)
         with self._cache_lock:
-            self._defaults[loc.key] = (self._clock() + self._refs_ttl, branch)
+            self._branch_cache[loc.key] = (self._clock() + self._refs_ttl, branch)
         return branch
 
     # --- HTTP ---------------------------------------------------------------------------
