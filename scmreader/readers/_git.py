@@ -205,7 +205,8 @@ class GitHostReader(BaseUrlReader):
 
     def _commit(self, loc: GitLocation, ref: str, path: str, etag: str | None) -> str:
         """The commit the etag of ``ref`` (and ``path``) compares with; NotFoundError for an
-        unknown ref. May raise NotModifiedError itself when it can ask conditionally."""
+        unknown ref or path (a search then asks for the root: a missing folder holds no
+        match). May raise NotModifiedError itself when it can ask conditionally."""
         raise NotImplementedError
 
     def _archive(self, loc: GitLocation, commit: str, path: str) -> GitArchive:
@@ -316,9 +317,18 @@ class GitHostReader(BaseUrlReader):
 
         def lookup(ref: str, pattern: str) -> tuple[str, str, str]:
             pattern = pattern.strip("/")
-            return ref, pattern, self._commit(loc, ref, glob_static_prefix(pattern), etag)
+            prefix = glob_static_prefix(pattern)
+            try:
+                return ref, pattern, self._commit(loc, ref, prefix, etag)
+            except NotFoundError:
+                if not prefix:
+                    raise
+                self._commit(loc, ref, "", None)  # the ref exists, only the folder not
+                return ref, pattern, ""
 
         ref, pattern, commit = self._with_ref(loc, lookup)
+        if not commit:
+            return SearchResponse(files=[], etag="")
         search_etag = self._etag(commit)
         self._raise_if_not_modified(url, etag, search_etag)
         prefix = glob_static_prefix(pattern)

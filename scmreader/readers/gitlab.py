@@ -200,16 +200,15 @@ class GitlabUrlReader(GitHostReader):
         return names
 
     def _commit(self, loc: GitLocation, ref: str, path: str, etag: str | None) -> str:
-        """The latest commit on ``ref`` touching ``path``; the ref's own commit when no
-        commit touched it (the path does not exist)."""
+        """The latest commit on ``ref`` touching ``path`` (GitLab lists none for an
+        unknown ref, or a path that is not there)."""
         sha = self._latest_commit(loc, ref, path)
-        if not sha and path:
-            sha = self._latest_commit(loc, ref, "")
         if not sha:
+            what = f"no '{path}' on" if path else "no branch, tag or commit"
             raise NotFoundError(
-                f"No branch, tag or commit '{ref}' in GitLab project {loc.native} on "
-                f"{self._config.host}; check the URL, and that the credentials can see the "
-                "project.",
+                f"{redact_url(loc.url)} could not be read: GitLab project {loc.native} on "
+                f"{self._config.host} has {what} '{ref}'; check the URL, and that the "
+                "credentials can see the project.",
                 status=404,
                 url=redact_url(loc.url),
             )

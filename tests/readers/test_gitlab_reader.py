@@ -323,7 +323,7 @@ def test_read_tree_of_a_ref_without_commits_is_not_found(
         r"/api/v4/projects/[^/]+/repository/commits",
         lambda request: FakeResponse.json([]),
     )
-    with pytest.raises(NotFoundError, match="No branch, tag or commit 'main'"):
+    with pytest.raises(NotFoundError, match="no 'docs' on 'main'"):
         readers.read_tree(web(host, "-/tree/main/docs"))
     assert host.requests_to("/repository/archive") == []
 
