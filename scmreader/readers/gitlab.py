@@ -202,7 +202,7 @@ class GitlabUrlReader(GitHostReader):
     def _commit(self, loc: GitLocation, ref: str, path: str, etag: str | None) -> str:
         """The latest commit on ``ref`` touching ``path`` (GitLab lists none for an
         unknown ref, or a path that is not there)."""
-        sha = self._latest_commit(loc, ref, path)
+        sha = str(self._latest_commit(loc, ref, path).get("id") or "")
         if not sha:
             what = f"no '{path}' on" if path else "no branch, tag or commit"
             raise NotFoundError(
@@ -214,7 +214,8 @@ class GitlabUrlReader(GitHostReader):
             )
         return sha
 
-    def _latest_commit(self, loc: GitLocation, ref: str, path: str) -> str:
+    def _latest_commit(self, loc: GitLocation, ref: str, path: str) -> dict[str, Any]:
+        """The newest commit on ``ref`` that touched ``path`` ({} when GitLab lists none)."""
         params = SearchParams()
         params.set("ref_name", ref)
         if path:
@@ -223,7 +224,7 @@ class GitlabUrlReader(GitHostReader):
         response = self._get(f"{self._project_api(loc)}/repository/commits?{params}", loc)
         if response.status_code == 404 and "Project" not in response.text:
             response.close()
-            return ""  # GitLab's answer for an unknown ref
+            return {}  # GitLab's answer for an unknown ref
         self._check(response, loc.url)
         body = parse_json(response)
         if not isinstance(body, list):
@@ -232,10 +233,10 @@ class GitlabUrlReader(GitHostReader):
                 "other than a list; check apiBaseUrl.",
                 url=redact_url(loc.url),
             )
-        sha = body[0].get("id") if body and isinstance(body[0], dict) else ""
-        if body and (not isinstance(sha, str) or not is_commit_sha(sha)):
+        first = body[0] if body else {}
+        if body and not (isinstance(first, dict) and is_commit_sha(str(first.get("id")))):
             raise UpstreamError(f"GitLab listed a commit without a valid id for {loc.native}.")
-        return str(sha)
+        return first if isinstance(first, dict) else {}
 
     def _archive(self, loc: GitLocation, commit: str, path: str) -> GitArchive:
         params = SearchParams()
@@ -307,13 +308,7 @@ class GitlabUrlReader(GitHostReader):
         )
 
     def _changed_at(self, loc: GitLocation, ref: str, path: str) -> datetime | None:
-        params = SearchParams()
-        params.set("ref_name", ref)
-        params.set("path", path)
-        params.set("per_page", "1")
-        body = self._get_json(f"{self._project_api(loc)}/repository/commits?{params}", loc)
-        first = body[0] if isinstance(body, list) and body else {}
-        when = first.get("committed_date") if isinstance(first, dict) else None
+        when = self._latest_commit(loc, ref, path).get("committed_date")
         try:
             return datetime.fromisoformat(when) if isinstance(when, str) else None
         except ValueError:
