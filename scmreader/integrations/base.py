@@ -116,10 +116,14 @@ def with_default_host(
 
 
 def is_valid_host(host: str) -> bool:
-    """A bare, lower-case host with an optional non-default ``:port`` (Backstage's rule:
-    writing it into a URL's host leaves it unchanged), e.g. ``ghe.example.net:8443``."""
+    """A bare, lower-case host with an optional ``:port`` that writing it into a URL's
+    host leaves unchanged (Backstage's ``isValidHost``), e.g. ``ghe.example.net:8443``."""
+    # Backstage sets the host on an *http* URL and compares, so ':80' (http's default,
+    # dropped by the URL) is rejected while ':443' (an explicit port for http) is kept and
+    # accepted. The same config must be accepted or rejected the same way, hence http://
+    # here, although the integrations themselves speak https.
     try:
-        return parse_url(f"https://{host}/").host == host
+        return parse_url(f"http://{host}/").host == host
     except ValueError:
         return False
 
