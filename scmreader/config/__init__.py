@@ -25,7 +25,23 @@ location-tracking data they share).
 from __future__ import annotations
 
 from scmreader.config._config import Config
-from scmreader.config._load import load_config
+from scmreader.config._keys import unknown_keys
+from scmreader.config._load import (
+    DEFAULT_CONFIG_FILES,
+    OptionalFile,
+    default_config_files,
+    load_config,
+    optional,
+)
 from scmreader.config._values import Location
 
-__all__ = ["Config", "Location", "load_config"]
+__all__ = [
+    "DEFAULT_CONFIG_FILES",
+    "Config",
+    "Location",
+    "OptionalFile",
+    "default_config_files",
+    "load_config",
+    "optional",
+    "unknown_keys",
+]
