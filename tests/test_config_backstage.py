@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scmreader.config import Config, load_config, optional, unknown_keys
 from scmreader.errors import ConfigError
@@ -552,3 +554,37 @@ def test_validate_reports_a_malformed_substitution_with_file_and_line(tmp_path: 
         "app-config.yaml:4: error: integrations.github[0].token: malformed substitution"
     )
     assert "-none" not in result.stdout  # the text after the name is not echoed
+
+
+# --- free-form input ------------------------------------------------------------------
+
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
+defaults = st.text(alphabet=st.characters(blacklist_characters="{}", codec="utf-8"), max_size=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=names, default=defaults, value=st.none() | st.text(max_size=10))
+def test_default_property(name: str, default: str, value: str | None) -> None:
+    env = {} if value is None else {name: value}
+    config = load_config({"v": f"<${{{name}:-{default}}}>"}, env=env)
+    chosen = (value or "").strip() or default.strip()
+    if chosen:
+        assert config.get_string("v") == f"<{chosen}>"
+    else:
+        assert not config.has("v")
+
+
+@settings(max_examples=150, deadline=None)
+@given(number=st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**30), 10**30))
+def test_numeric_text_reads_as_its_number(number: float) -> None:
+    config = Config.from_dict({"v": f" {number!r} ", "n": number})
+    assert config.get_number("v") == number == config.get_number("n")
+
+
+@settings(max_examples=100, deadline=None)
+@given(number=st.integers(0, 2**80), base=st.sampled_from(["x", "o", "b", "X", "O", "B"]))
+def test_prefixed_integers_read_as_javascript_number_does(number: int, base: str) -> None:
+    digits = format(number, {"x": "x", "o": "o", "b": "b"}[base.lower()])
+    assert Config.from_dict({"v": f"0{base}{digits}"}).get_number("v") == number
+    with pytest.raises(ConfigError):
+        Config.from_dict({"v": f"-0{base}{digits}"}).get_number("v")
