@@ -330,6 +330,80 @@ def test_integration_host_with_http_default_port_is_rejected() -> None:
     assert info.value.key_path == "integrations.github[0].host"
 
 
+INTEGRATION_DIFFERENCES = [
+    # (rule, integrations block, key path, message fragment) - Backstage accepts these
+    (
+        "difference: GitHub apiBaseUrl that is not a URL",
+        {"github": [{"host": "ghe.example.net", "apiBaseUrl": "ghe.example.net/api/v3"}]},
+        "integrations.github[0].apiBaseUrl",
+        "is not a valid URL",
+    ),
+    (
+        "difference: Bitbucket Server apiBaseUrl that is not a URL",
+        {"bitbucketServer": [{"host": "bitbucket.example.com", "apiBaseUrl": "rest/api/1.0"}]},
+        "integrations.bitbucketServer[0].apiBaseUrl",
+        "is not a valid URL",
+    ),
+    (
+        "difference: a host with a trailing dot",
+        {"github": [{"host": "github.com."}]},
+        "integrations.github[0].host",
+        "is not a valid host",
+    ),
+    (
+        "difference: a token with a line break",
+        {"github": [{"host": "github.com", "token": "ghp_one\nghp_two"}]},
+        "integrations.github[0].token",
+        "line breaks",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "block", "key_path", "fragment"),
+    INTEGRATION_DIFFERENCES,
+    ids=[r[0] for r in INTEGRATION_DIFFERENCES],
+)
+def test_integration_config_differences(
+    rule: str, block: Any, key_path: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError, match=fragment) as info:
+        ScmIntegrations.from_config(load_config({"integrations": block}))
+    assert info.value.key_path == key_path
+
+
+def test_url_helper_differences() -> None:
+    from scmreader.integrations.azure import get_azure_file_fetch_url
+    from scmreader.integrations.github.core import github_file_fetch_url
+
+    integrations = ScmIntegrations.from_config(
+        load_config(
+            {
+                "integrations": {
+                    "gerrit": [
+                        {
+                            "host": "gerrit.example.com",
+                            "gitilesBaseUrl": "https://gerrit.example.com/gitiles",
+                        }
+                    ]
+                }
+            }
+        )
+    )
+    github = integrations.github.by_host("github.com").config
+    # GitHub: '+' in a branch is encoded in ?ref= (Backstage: raw, read as a space).
+    assert github_file_fetch_url(
+        github, owner="o", name="r", ref="feat+x", path="c.yaml", has_token=True
+    ).endswith("/repos/o/r/contents/c.yaml?ref=feat%2Bx")
+    # Azure DevOps Server: tfs/<collection> stays two segments (Backstage: tfs%2F...).
+    assert get_azure_file_fetch_url(
+        "https://tfs.example.com/tfs/DefaultCollection/proj/_git/repo?path=/a.yaml"
+    ).startswith("https://tfs.example.com/tfs/DefaultCollection/proj/_apis/git/")
+    # Gerrit: a tag cannot be edited; its edit URL is the URL itself.
+    tag = "https://gerrit.example.com/gitiles/proj/+/refs/tags/v1/catalog-info.yaml"
+    assert integrations.resolve_edit_url(tag) == tag
+
+
 # --- unknown keys (issue 12 item 3) ----------------------------------------------------
 
 UNKNOWN_KEYS = [

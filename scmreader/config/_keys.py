@@ -84,15 +84,15 @@ def keys_below(
 
 
 def _integration_keys(config: Config, *, strict: bool) -> Iterator[ConfigError]:
-    from scmreader.integrations import integration_types, provider_entries
-    from scmreader.validate import REMOVED_PROVIDERS, deprecated_keys, known_keys
-
     try:
         block = config.get_optional_config("integrations")
     except ConfigError:
         return
     if block is None:
         return
+    from scmreader.integrations import integration_types, provider_entries
+    from scmreader.validate import REMOVED_PROVIDERS, deprecated_keys, known_keys
+
     kinds = {kind.key: kind for kind in integration_types()}
     providers = block.keys()  # Config is not iterable
     for key in providers:
