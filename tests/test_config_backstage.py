@@ -511,6 +511,12 @@ def test_strict_makes_unknown_keys_errors(caplog: pytest.LogCaptureFixture) -> N
     with pytest.raises(ConfigError, match=r"unknown key 'tokn'.*strict") as info:
         load_config(data, strict=True)
     assert info.value.key_path == "integrations.github[0].tokn"
+    assert info.value.message.endswith("; 1 more unknown key: integrations.github[0].apiBaseURL")
+    with pytest.raises(ConfigError) as single:
+        load_config({"backend": {"reading": {"alow": []}}}, strict=True)
+    assert single.value.message == (
+        "unknown key 'alow' (did you mean 'allow'?); remove or rename it (strict mode)"
+    )
     problems: list[ConfigError] = []
     load_config(data, strict=True, problems=problems)
     assert [p.key_path for p in problems] == [

@@ -131,14 +131,23 @@ def unknown_keys(config: Config, *, strict: bool = False) -> list[ConfigError]:
 
 
 def check_unknown_keys(config: Config, *, strict: bool, problems: list[ConfigError] | None) -> None:
-    """Log each unknown key as a warning; when ``strict``, raise the first as a
-    ConfigError instead (or append them all to ``problems`` when it is a list)."""
+    """Log each unknown key as a warning. When ``strict``, raise one ConfigError for the
+    first that names the others too, or append them all to ``problems`` when it is a list."""
     found = unknown_keys(config, strict=strict)
     if strict and found:
-        if problems is None:
-            raise found[0]
-        problems.extend(found)
-        return
+        if problems is not None:
+            problems.extend(found)
+            return
+        first, others = found[0], [e.key_path for e in found[1:]]
+        if not others:
+            raise first
+        more = f"{len(others)} more unknown key{'s' if len(others) > 1 else ''}"
+        raise ConfigError(
+            f"{first.message}; {more}: {', '.join(str(p) for p in others)}",
+            key_path=first.key_path,
+            file=first.file,
+            line=first.line,
+        )
     for error in found:
         LOGGER.warning(
             "%s",
