@@ -573,6 +573,14 @@ def test_no_arguments_reads_the_cli_default_files(
     assert load_config().get_optional_string("app.title") == title
 
 
+def test_the_library_defaults_read_the_working_directory_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, "app-config.yaml", "integrations:\n  gitea:\n    - host: git.example.com\n")
+    monkeypatch.chdir(tmp_path)
+    assert ScmIntegrations.from_config().gitea.by_host("git.example.com") is not None
+
+
 # --- config validate ------------------------------------------------------------------
 
 
