@@ -150,7 +150,7 @@ def read_host(entry: Config, *, key: str = "host", provider: str) -> str:
             key,
             f"Invalid {provider} integration config, '{host}' is not a valid host; write a "
             "bare host name such as 'git.example.com' or 'git.example.com:8443' (no scheme, "
-            "no path, lower case).",
+            "no path, lower case, no ':80').",
         )
     return host
 
