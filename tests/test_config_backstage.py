@@ -581,6 +581,14 @@ def test_the_library_defaults_read_the_working_directory_files(
     assert ScmIntegrations.from_config().gitea.by_host("git.example.com") is not None
 
 
+def test_difference_app_config_environment_overrides_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, "app-config.yaml", "app:\n  title: from the file\n")
+    monkeypatch.setenv("APP_CONFIG_app_title", '"from the environment"')
+    assert load_config(path).get_string("app.title") == "from the file"
+
+
 # --- config validate ------------------------------------------------------------------
 
 
