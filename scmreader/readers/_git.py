@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, TypeVar
 
-from scmreader.errors import NotFoundError, UpstreamError
+from scmreader.errors import AuthenticationError, NotFoundError, UpstreamError
 from scmreader.http import (
     OriginCredentials,
     body_stream,
+    credentials_for,
     parse_json,
     raise_for_status,
     stay_on_origin,
@@ -51,7 +52,7 @@ from scmreader.readers.types import (
     SearchResponseFile,
     TreeFilter,
 )
-from scmreader.redact import redact_url
+from scmreader.redact import redact_url, register_secret
 from scmreader.urls import glob_matcher, glob_static_prefix, is_glob, parse_url
 
 if TYPE_CHECKING:
@@ -164,6 +165,9 @@ class GitHostReader(BaseUrlReader):
     conditional_reads: ClassVar[bool] = True
     #: Characters of the commit id used as tree/search etag (Bitbucket's 12), None = all.
     etag_length: ClassVar[int | None] = None
+    #: What to do about a 403 when the host means "these credentials may not" by it (Gitea,
+    #: Harness: an AuthenticationError, as Backstage maps it); None: PermissionDeniedError.
+    forbidden_hint: ClassVar[str | None] = None
     _http: HttpClient
     _tree: TreeResponseFactory
 
@@ -239,10 +243,18 @@ class GitHostReader(BaseUrlReader):
         raise NotImplementedError
 
     def _check(self, response: requests.Response, what: str) -> None:
-        """Typed errors for error statuses (providers map host-specific ones first)."""
+        """Typed errors for error statuses (providers map host-specific ones first); a 403
+        is an AuthenticationError with :attr:`forbidden_hint` when the host sets one."""
+        if response.status_code == 403 and self.forbidden_hint:
+            response.close()
+            raise AuthenticationError(
+                f"{redact_url(what)} could not be read: 403 Forbidden. {self.forbidden_hint}",
+                status=403,
+                url=redact_url(str(response.url)),
+            )
         raise_for_status(response, what=what)
 
-    # --- the flow -----------------------------------------------------------------------
+    # --- shared -----------------------------------------------------------------------
 
     def read_url(
         self,
@@ -423,6 +435,24 @@ class GitHostReader(BaseUrlReader):
             credentials=loc.auth,
             check_redirect=stay_on_origin(self._api_origin, self.service) if api else None,
         )
+
+    def _call_auth(
+        self,
+        token: str | None,
+        configured: Callable[[], Mapping[str, str]],
+        *,
+        scheme: str = "Bearer",
+        also: tuple[str, ...] = (),
+    ) -> list[OriginCredentials]:
+        """Credentials for one call, bound to the API origin (and ``also``): the call's
+        ``token`` as ``<scheme> <token>``, else the integration's ``configured()`` headers."""
+        if token:
+            register_secret(token)
+            headers: Mapping[str, str] = {"Authorization": f"{scheme} {token}"}
+        else:
+            headers = configured()
+        origins = dict.fromkeys((self._api_origin, *also))
+        return [c for origin in origins for c in credentials_for(origin, headers)]
 
     def _get_json(self, url: str, loc: GitLocation, what: str | None = None) -> Any:
         """The JSON answer of an API GET (typed errors for error statuses)."""

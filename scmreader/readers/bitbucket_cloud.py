@@ -34,7 +34,6 @@ from scmreader.errors import AuthenticationError, InvalidUrlError, NotFoundError
 from scmreader.http import (
     OriginCredentials,
     conditional_headers,
-    credentials_for,
     parse_json,
     stay_on_origin,
     unexpected_answer,
@@ -51,7 +50,7 @@ from scmreader.integrations.bitbucket_cloud import (
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
-from scmreader.redact import redact_url, register_secret
+from scmreader.redact import redact_url
 from scmreader.urls import (
     encode_path,
     encode_uri_component,
@@ -247,17 +246,11 @@ class BitbucketCloudUrlReader(GitHostReader):
         )
 
     def _auth(self, token: str | None) -> list[OriginCredentials]:
-        if token:
-            register_secret(token)
-            headers: dict[str, str] = {"Authorization": f"Bearer {token}"}
-        else:
+        def configured() -> dict[str, str]:
             options = get_bitbucket_cloud_request_options(self._config, self._oauth_token)
-            headers = dict(options["headers"])
-        return credentials_for(self._api_origin, headers) + (
-            credentials_for(self._web_origin, headers)
-            if self._web_origin != self._api_origin
-            else []
-        )
+            return dict(options["headers"])
+
+        return self._call_auth(token, configured, also=(self._web_origin,))
 
     def _oauth_token(self, client_id: str, client_secret: str) -> str:
         """A cached access token; one refresh at a time (others wait for its result)."""

@@ -24,12 +24,12 @@ throttle; the ``token`` option is honoured (Bearer).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
-from scmreader.http import conditional_headers, credentials_for, parse_json, unexpected_answer
+from scmreader.http import conditional_headers, parse_json, unexpected_answer
 from scmreader.integrations._common import SearchParams
 from scmreader.integrations.bitbucket_server import (
     BitbucketServerIntegration,
@@ -41,7 +41,7 @@ from scmreader.integrations.bitbucket_server import (
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
-from scmreader.redact import redact_url, register_secret
+from scmreader.redact import redact_url
 from scmreader.urls import (
     encode_path,
     encode_uri_component,
@@ -53,7 +53,7 @@ from scmreader.urls import (
 if TYPE_CHECKING:
     import requests
 
-    from scmreader.http import HttpClient
+    from scmreader.http import HttpClient, OriginCredentials
     from scmreader.readers.tree import TreeResponseFactory
 
 _URL_FORM = "https://<host>/projects/<KEY>/repos/<repo>/browse/<path>?at=<branch>"
@@ -250,13 +250,10 @@ class BitbucketServerUrlReader(GitHostReader):
 
         return self._pages(f"{endpoint}?{params}", loc, page)
 
-    def _auth(self, token: str | None) -> list[Any]:
-        if token:
-            register_secret(token)
-            headers: Mapping[str, str] = {"Authorization": f"Bearer {token}"}
-        else:
-            headers = get_bitbucket_server_request_options(self._config)["headers"]
-        return credentials_for(self._api_origin, headers)
+    def _auth(self, token: str | None) -> list[OriginCredentials]:
+        return self._call_auth(
+            token, lambda: get_bitbucket_server_request_options(self._config)["headers"]
+        )
 
 
 def _commit_id(value: Any, url: str) -> str:

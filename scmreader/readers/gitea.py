@@ -35,17 +35,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import (
-    AuthenticationError,
     InvalidUrlError,
     NotFoundError,
     NotModifiedError,
     UpstreamError,
 )
 from scmreader.http import (
-    credentials_for,
     parse_http_date,
     parse_json,
-    raise_for_status,
     unexpected_answer,
 )
 from scmreader.integrations.gitea import (
@@ -57,13 +54,13 @@ from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
 from scmreader.readers._objects import aware
 from scmreader.readers.base import ReaderFactory, integration_readers
 from scmreader.readers.types import ReadUrlResponse
-from scmreader.redact import redact_url, register_secret
+from scmreader.redact import redact_url
 from scmreader.urls import encode_path, encode_uri_component, is_commit_sha, parse_url
 
 if TYPE_CHECKING:
     import requests
 
-    from scmreader.http import HttpClient
+    from scmreader.http import HttpClient, OriginCredentials
     from scmreader.readers.tree import TreeResponseFactory
 
 _TREE_PAGE_SIZE = 1000
@@ -77,6 +74,10 @@ class GiteaUrlReader(GitHostReader):
     name = "gitea"
     service = "Gitea's API"
     conditional_reads = False
+    forbidden_hint = (
+        "Gitea refused the credentials; give the token the read:repository scope or use "
+        "another one."
+    )
 
     def __init__(
         self,
@@ -283,26 +284,10 @@ class GiteaUrlReader(GitHostReader):
             attempts=attempts,
         )
 
-    def _auth(self, token: str | None) -> list[Any]:
-        if token:
-            register_secret(token)
-            headers = {"Authorization": f"token {token}"}
-        else:
-            headers = get_gitea_request_options(self._config)["headers"]
-        return credentials_for(self._config.base_url, headers)
-
-    def _check(self, response: requests.Response, what: str) -> None:
-        """Typed errors for error statuses; Gitea's 403 (a token without the needed scope)
-        is an AuthenticationError, as Backstage maps it."""
-        if response.status_code == 403:
-            response.close()
-            raise AuthenticationError(
-                f"{redact_url(what)} could not be read: 403 Forbidden. Gitea refused the "
-                "credentials; give the token the read:repository scope or use another one.",
-                status=403,
-                url=redact_url(response.url),
-            )
-        raise_for_status(response, what=what)
+    def _auth(self, token: str | None) -> list[OriginCredentials]:
+        return self._call_auth(
+            token, lambda: get_gitea_request_options(self._config)["headers"], scheme="token"
+        )
 
 
 def _not_a_file(url: str, kind: str) -> NotFoundError:

@@ -32,8 +32,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from scmreader.errors import AuthenticationError, InvalidUrlError, NotFoundError, UpstreamError
-from scmreader.http import conditional_headers, credentials_for, parse_json, raise_for_status
+from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
+from scmreader.http import OriginCredentials, conditional_headers, parse_json
 from scmreader.integrations.harness import (
     HarnessIntegration,
     HarnessUrl,
@@ -44,12 +44,10 @@ from scmreader.integrations.harness import (
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, folder_may_match
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
-from scmreader.redact import redact_url, register_secret
+from scmreader.redact import redact_url
 from scmreader.urls import encode_path, encode_uri_component, is_commit_sha, parse_url
 
 if TYPE_CHECKING:
-    import requests
-
     from scmreader.http import HttpClient
     from scmreader.readers.tree import TreeResponseFactory
 
@@ -62,6 +60,10 @@ class HarnessUrlReader(GitHostReader):
 
     name = "harness"
     service = "Harness Code's API"
+    forbidden_hint = (
+        "Harness refused the credentials for this repository; check the apiKey or token "
+        "configured for this host and its permissions."
+    )
 
     def __init__(
         self,
@@ -227,25 +229,8 @@ class HarnessUrlReader(GitHostReader):
 
     # --- HTTP ----------------------------------------------------------------------------
 
-    def _auth(self, token: str | None) -> list[Any]:
-        if token:
-            register_secret(token)
-            return credentials_for(self._api_origin, {"Authorization": f"Bearer {token}"})
-        headers = get_harness_request_options(self._config)["headers"]
-        return credentials_for(self._api_origin, headers)
-
-    def _check(self, response: requests.Response, what: str) -> None:
-        """raise_for_status, except that 403 is an AuthenticationError (as in Backstage)."""
-        if response.status_code == 403:
-            response.close()
-            raise AuthenticationError(
-                f"{redact_url(what)} could not be read: 403 Forbidden. Harness refused the "
-                "credentials for this repository; check the apiKey or token configured for "
-                "this host and its permissions.",
-                status=403,
-                url=redact_url(str(response.url)),
-            )
-        raise_for_status(response, what=what)
+    def _auth(self, token: str | None) -> list[OriginCredentials]:
+        return self._call_auth(token, lambda: get_harness_request_options(self._config)["headers"])
 
 
 def _git_ref(ref: str) -> str:

@@ -1,7 +1,8 @@
 """GitlabUrlReader end to end through FakeScmHost's GitLab emulation (urlreader spec §2.2).
 
 Request counts asserted here (one project, branch in the URL):
-read_url = 1 request; read_tree = 2 (commits lookup, archive) and 1 when unchanged (+1
+read_url = 1 request (+1 metadata HEAD first when an etag is given, and that one alone when
+the file is unchanged); read_tree = 2 (commits lookup, archive) and 1 when unchanged (+1
 project lookup when the URL names no branch); search = 2 (commits lookup, one tree page
 per 100 entries) + 1 per file content read, and 1 when unchanged.
 """
