@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, TypeVar
 
-from scmreader.errors import AuthenticationError, NotFoundError, UpstreamError
+from scmreader.errors import AuthenticationError, InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import (
     OriginCredentials,
     body_stream,
@@ -53,7 +53,14 @@ from scmreader.readers.types import (
     TreeFilter,
 )
 from scmreader.redact import redact_url, register_secret
-from scmreader.urls import glob_matcher, glob_static_prefix, is_glob, parse_url
+from scmreader.urls import (
+    GitUrl,
+    glob_matcher,
+    glob_static_prefix,
+    is_glob,
+    parse_git_url,
+    parse_url,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -112,6 +119,31 @@ def rebase_link(link: str, api_base: str) -> str | None:
         return None
     query = f"?{target.query}" if target.query else ""
     return f"{api.origin}{target.path}{query}"
+
+
+def browse_parts(
+    url: str,
+    *,
+    kinds: tuple[str, ...],
+    need_path: bool,
+    form: str,
+    parse: Callable[[str], GitUrl] = parse_git_url,
+    ref_in_path: bool = True,
+) -> GitUrl:
+    """``url`` read as ``<owner>/<repo>/<kind>/<ref>/<path>`` (``parse``), checked: owner and
+    repository, a ``kind`` of ``kinds`` (with a ref when ``ref_in_path``) or, unless
+    ``need_path``, none at all, and a path when ``need_path``. InvalidUrlError shows ``form``."""
+    try:
+        git = parse(url)
+    except InvalidUrlError as exc:
+        raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
+    typed = git.filepathtype in kinds and (bool(git.ref) or not ref_in_path)
+    untyped = not need_path and not git.filepathtype
+    if not (git.owner and git.name and (typed or untyped)) or (
+        need_path and not git.filepath.strip("/")
+    ):
+        raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}; expected {form}.")
+    return git
 
 
 def longest_ref(names: Iterable[str], segments: list[str]) -> tuple[str, str]:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import AuthenticationError, InvalidUrlError, NotFoundError
+from scmreader.errors import AuthenticationError, NotFoundError
 from scmreader.http import (
     OriginCredentials,
     conditional_headers,
@@ -47,7 +47,7 @@ from scmreader.integrations.bitbucket_cloud import (
     read_bitbucket_cloud_default_branch,
     read_bitbucket_cloud_oauth_token,
 )
-from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url
@@ -55,7 +55,6 @@ from scmreader.urls import (
     encode_path,
     encode_uri_component,
     is_commit_sha,
-    parse_git_url,
     parse_url,
 )
 
@@ -103,15 +102,7 @@ class BitbucketCloudUrlReader(GitHostReader):
     # --- primitives ----------------------------------------------------------------------
 
     def _locate(self, url: str, token: str | None, *, need_path: bool) -> GitLocation:
-        try:
-            git = parse_git_url(url)
-        except InvalidUrlError as exc:
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
-        shape_ok = bool(git.owner and git.name) and (
-            (git.filepathtype in ("src", "raw") and bool(git.ref)) or not git.filepathtype
-        )
-        if not shape_ok or (need_path and not git.filepath.strip("/")):
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}; expected {_URL_FORM}.")
+        git = browse_parts(url, kinds=("src", "raw"), need_path=need_path, form=_URL_FORM)
         repo = f"{encode_uri_component(git.owner)}/{encode_uri_component(git.name)}"
         return GitLocation(
             key=f"{git.owner}/{git.name}".lower(),

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
+from scmreader.errors import NotFoundError, UpstreamError
 from scmreader.http import conditional_headers, parse_json, unexpected_answer
 from scmreader.integrations._common import SearchParams
 from scmreader.integrations.bitbucket_server import (
@@ -38,7 +38,7 @@ from scmreader.integrations.bitbucket_server import (
     get_bitbucket_server_request_options,
     read_bitbucket_server_default_branch,
 )
-from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url
@@ -46,7 +46,6 @@ from scmreader.urls import (
     encode_path,
     encode_uri_component,
     is_commit_sha,
-    parse_git_url,
     parse_url,
 )
 
@@ -89,19 +88,9 @@ class BitbucketServerUrlReader(GitHostReader):
     # --- primitives ----------------------------------------------------------------------
 
     def _locate(self, url: str, token: str | None, *, need_path: bool) -> GitLocation:
-        try:
-            git = parse_git_url(url)
-        except InvalidUrlError as exc:
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
-        kinds = ("browse", "raw", "src") if need_path else ("", "browse", "raw", "src")
+        kinds = ("browse", "raw", "src")
+        git = browse_parts(url, kinds=kinds, need_path=need_path, form=_URL_FORM, ref_in_path=False)
         path = git.filepath.strip("/")
-        if (
-            not git.owner
-            or not git.name
-            or git.filepathtype not in kinds
-            or not (path or not need_path)
-        ):
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}; expected {_URL_FORM}.")
         owner, name = encode_uri_component(git.owner), encode_uri_component(git.name)
         return GitLocation(
             key=f"{git.owner}/{git.name}".casefold(),

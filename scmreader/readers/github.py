@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import (
     InputError,
-    InvalidUrlError,
     NotFoundError,
     NotModifiedError,
     RateLimitedError,
@@ -58,6 +57,7 @@ from scmreader.readers._git import (
     GitArchive,
     GitHostReader,
     GitLocation,
+    browse_parts,
     folder_may_match,
 )
 from scmreader.readers.base import (
@@ -164,19 +164,9 @@ class GithubUrlReader(GitHostReader):
     # --- primitives ----------------------------------------------------------------------
 
     def _locate(self, url: str, token: str | None, *, need_path: bool) -> GitLocation:
-        types = ("blob", "tree", "raw")
-        try:
-            git = parse_github_url(url)
-        except InvalidUrlError as exc:
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
-        shape_ok = bool(git.owner and git.name) and (
-            (git.ref and git.filepathtype in types) or (not need_path and not git.filepathtype)
-        )
-        if not shape_ok or (need_path and not git.filepath):
-            raise InvalidUrlError(
-                f"Incorrect URL: {redact_url(url)}; expected "
-                f"https://{self._config.host}/<owner>/<repo>/<blob|tree|raw>/<ref>/<path>."
-            )
+        form = f"https://{self._config.host}/<owner>/<repo>/<blob|tree|raw>/<ref>/<path>"
+        kinds = ("blob", "tree", "raw")
+        git = browse_parts(url, kinds=kinds, need_path=need_path, form=form, parse=parse_github_url)
         credentials = self._credentials(url, token)
         repo = _Repo(git.owner, git.name, credentials, git.filepathtype or "tree")
         return GitLocation(

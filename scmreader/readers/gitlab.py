@@ -39,7 +39,7 @@ from scmreader.integrations.gitlab import (
     get_gitlab_integration_relative_path,
     get_gitlab_request_options,
 )
-from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
 from scmreader.readers._objects import aware
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse, SearchResponse
@@ -48,7 +48,6 @@ from scmreader.urls import (
     encode_path,
     encode_uri_component,
     is_commit_sha,
-    parse_git_url,
     parse_url,
     reject_traversal,
 )
@@ -150,20 +149,8 @@ class GitlabUrlReader(GitHostReader):
         parsed = parse_url(url)
         if "/-/raw/" in parsed.path:  # GitLab's raw view names the same file
             url = str(parsed).replace("/-/raw/", "/-/blob/", 1)
-        try:
-            git = parse_git_url(url)
-        except InvalidUrlError as exc:
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
-        typed = git.filepathtype in ("blob", "tree") and bool(git.ref)
-        if not git.owner or not git.name or not (typed or (not need_path and not git.filepathtype)):
-            raise InvalidUrlError(
-                f"Incorrect URL: {redact_url(url)}; expected https://{self._config.host}"
-                f"{self._relative}/<group>/<project>/-/(blob|tree)/<ref>/<path>."
-            )
-        if need_path and not git.filepath:
-            raise InvalidUrlError(
-                f"Incorrect URL: {redact_url(url)}; it names no file path or glob after the ref."
-            )
+        form = f"https://{self._config.host}{self._relative}/<group>/<project>/-/blob/<ref>/<path>"
+        git = browse_parts(url, kinds=("blob", "tree"), need_path=need_path, form=form)
         project = self._strip_relative(git.full_name, url)
         return GitLocation(
             key=project.casefold(),
