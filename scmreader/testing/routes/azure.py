@@ -105,7 +105,9 @@ def install(host: FakeScmHost, *, token_lifetime: int = 3599) -> None:
     """Register the Azure DevOps routes on ``host`` (see the module docstring)."""
     state = AzureState(token_lifetime=token_lifetime)
     host.state[NAME] = state
+    # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/items
     host.route("GET", f"{_API}/items", _api(host, state, _items))
+    # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/commits/get-commits
     host.route("GET", f"{_API}/commits", _api(host, state, _commits))
     host.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda r: _token(state, r))
 

@@ -133,11 +133,15 @@ def install(
     def add(method: str, pattern: str, handler: Callable[..., FakeResponse]) -> None:
         host.route(method, pattern, lambda request: handler(host, state, request))
 
+    # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/
     add("GET", repo, _guarded(_get_repo))
+    # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-commits/
     add("GET", f"{repo}/commits/(?P<rev>[^/]+)", _guarded(_get_commits))
     add("GET", f"{repo}/refs/(?P<kind>branches|tags)", _guarded(_list_refs))
+    # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-source/
     add("GET", f"{repo}/src/(?P<rev>[^/]+)(?P<path>/.*)?", _guarded(_get_src))
     add("GET", rf"/{_W}/{_R}/get/(?P<rev>[^/]+)\.tar\.gz", _guarded(_get_archive))
+    # https://developer.atlassian.com/cloud/bitbucket/oauth-2/
     add("POST", "/site/oauth2/access_token", _token)
 
 

@@ -123,13 +123,18 @@ def install(
     ) -> None:
         host.route("GET", pattern, _guarded(host, state, handler))
 
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (raw)
     add(f"{_REPO}/raw/(?P<path>.+)", _get_raw)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (branches)
     add(f"{_REPO}/branches", _list_refs("BRANCH"))
     add(f"{_REPO}/tags", _list_refs("TAG"))
     add(f"{_REPO}/commits", _list_commits)
     add(f"{_REPO}/branches/default", _get_default_branch)
+    # Bitbucket 7.5+: api-group-repository (default-branch)
     add(f"{_REPO}/default-branch", _get_default_ref)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (files)
     add(f"{_REPO}/files(?:/(?P<path>.*))?", _list_files)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (archive)
     add(f"{_REPO}/archive", _get_archive)
 
 

@@ -86,6 +86,7 @@ def install(
     a = r"(?P<auth>/a)?"
     if gerrit:
         project = rf"{a}/projects/(?P<project>{_SEGMENT})"
+        # https://gerrit-review.googlesource.com/Documentation/rest-api-projects.html
         routes = [
             (rf"{project}/(?P<kind>branches|tags)/?", _list_refs),
             (rf"{project}/branches/(?P<branch>{_SEGMENT})", _branch),
@@ -100,6 +101,7 @@ def install(
             host.route("GET", pattern, _guarded(site, handler))
     if gitiles:
         base = rf"{a}{re.escape(path)}/(?P<project>.+?)"
+        # https://gerrit.googlesource.com/gitiles/+/HEAD/Documentation/design.md
         host.route("GET", rf"{base}/\+archive/(?P<rest>.+)\.tar\.gz", _guarded(site, _archive))
         host.route("GET", rf"{base}/\+/(?P<rest>.*)", _guarded(site, _gitiles_path))
 

@@ -120,12 +120,19 @@ def install(
     def add(pattern: str, handler: _Handler) -> None:
         host.route("GET", pattern, _api(host, state, handler))
 
+    # https://gitea.com/api/swagger#/repository/repoGetContents
     add(f"{repo}/contents/(?P<path>.*)", _get_contents)
+    # https://gitea.com/api/swagger#/repository/repoGetRawFile
     add(f"{repo}/raw/(?P<path>.+)", _get_raw)
+    # https://gitea.com/api/swagger#/repository/repoGetSingleCommit
     add(f"{repo}/git/commits/(?P<sha>[^/]+)", _get_commit)
+    # https://gitea.com/api/swagger#/repository/repoListBranches
     add(f"{repo}/(?P<kind>branches|tags)", _list_refs)
+    # https://gitea.com/api/swagger#/repository/repoGetBranch
     add(f"{repo}/branches/(?P<branch>.+)", _get_branch)
+    # https://gitea.com/api/swagger#/repository/GetTree
     add(f"{repo}/git/trees/(?P<sha>[^/]+)", _get_tree)
+    # https://gitea.com/api/swagger#/repository/repoGetArchive
     add(rf"{repo}/archive/(?P<ref>.+)\.(?P<fmt>tar\.gz|zip)", _get_archive)
 
 

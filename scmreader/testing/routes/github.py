@@ -95,6 +95,8 @@ def install(
     def add(method: str, pattern: str, handler: Callable[..., FakeResponse]) -> None:
         host.route(method, pattern, lambda request: handler(host, state, request))
 
+    # https://docs.github.com/en/rest/repos/repos, .../commits, .../repos/contents,
+    # .../git/trees, .../git/blobs, .../git/refs, .../apps, .../rate-limit
     add("GET", repo, _api(_get_repo))
     add("GET", f"{repo}/commits/(?P<rest>.+)", _api(_get_commit))
     add("GET", f"{repo}/contents(?:/(?P<path>.*))?", _api(_get_contents))

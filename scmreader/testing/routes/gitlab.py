@@ -125,13 +125,21 @@ def install(
     def add(pattern: str, handler: Callable[[FakeScmHost, GitlabState, FakeRequest], Any]) -> None:
         host.route("GET", pattern, _api(host, state, handler))
 
+    # https://docs.gitlab.com/ee/api/projects.html#get-a-single-project
     add(project, _get_project)
+    # https://docs.gitlab.com/ee/api/repository_files.html#get-raw-file-from-repository
     add(f"{project}/repository/files/(?P<path>[^/]+)/raw", _get_raw_file)
+    # https://docs.gitlab.com/ee/api/repository_files.html (GET, and HEAD for metadata)
     add(f"{project}/repository/files/(?P<path>[^/]+)", _get_file)
+    # https://docs.gitlab.com/ee/api/commits.html#list-repository-commits
     add(f"{project}/repository/commits", _list_commits)
+    # https://docs.gitlab.com/ee/api/branches.html, tags.html
     add(f"{project}/repository/(?P<kind>branches|tags)", _list_refs)
+    # https://docs.gitlab.com/ee/api/repositories.html#list-repository-tree
     add(f"{project}/repository/tree", _list_tree)
+    # https://docs.gitlab.com/ee/api/repositories.html#get-file-archive
     add(rf"{project}/repository/archive(?:\.(?P<fmt>[a-z0-9.]+))?", _get_archive)
+    # https://docs.gitlab.com/ee/api/job_artifacts.html
     add(f"{project}/jobs/artifacts/(?P<ref>[^/]+)/raw/(?P<path>.+)", _get_artifact)
 
 

@@ -104,8 +104,11 @@ def install(host: FakeScmHost) -> None:
     def add(pattern: str, handler: Callable[[FakeRequest, FakeRepo], FakeResponse]) -> None:
         host.route("GET", pattern, _guarded(host, state, handler))
 
+    # https://apidocs.harness.io/ (Code: getContent; Gitness app/api/controller/repo)
     add(f"{_REPO}/content(?:/(?P<path>.*))?", lambda r, repo: _get_content(r, repo, state))
+    # https://apidocs.harness.io/ (Code: getRaw)
     add(f"{_REPO}/raw/(?P<path>.+)", _get_raw)
+    # https://apidocs.harness.io/ (Code: archive)
     add(f"{_REPO}/archive/(?P<treeish>.+)", _get_archive)
 
 
