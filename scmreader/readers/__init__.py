@@ -8,13 +8,14 @@ the first reader whose predicate accepts a URL handles it, with no fallback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scmreader._plugins import discover
 from scmreader.errors import NotAllowedError
+from scmreader.readers._batch import DEFAULT_WORKERS, BatchResult, Progress, run_batch
 from scmreader.readers.base import (
     BaseUrlReader,
     ReaderContext,
@@ -35,9 +36,14 @@ from scmreader.urls import parse_url
 if TYPE_CHECKING:
     from scmreader.config import Config
     from scmreader.http import HttpClient
+    from scmreader.http._hosts import RateBudget
+
+_I = TypeVar("_I")
+_T = TypeVar("_T")
 
 __all__ = [
     "BaseUrlReader",
+    "BatchResult",
     "ReaderContext",
     "ReaderFactory",
     "ReaderTuple",
@@ -164,6 +170,69 @@ class UrlReaders:
     def read(self, url: str) -> bytes:
         """The bytes of the file at ``url``."""
         return self.read_url(url).buffer()
+
+    # --- batches (see scmreader.readers._batch) ---------------------------------------
+
+    def read_many(
+        self,
+        urls: Iterable[str],
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        etags: Mapping[str, str] | None = None,
+        token: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[BatchResult[ReadUrlResponse]]:
+        """``read_url`` for every URL on ``max_workers`` threads, results in input order.
+
+        Each result holds the response (already buffered: ``buffer()`` costs nothing) or the
+        typed error of that URL; ``etags`` maps a URL to the etag of an earlier read, so an
+        unchanged file comes back as a ``NotModifiedError`` (``result.not_modified``).
+        """
+        known = dict(etags or {})
+
+        def one(url: str) -> ReadUrlResponse:
+            response = self.read_url(url, etag=known.get(url), token=token)
+            response.buffer()  # download now, on this thread, and free the connection
+            return response
+
+        return run_batch(one, urls, max_workers=max_workers, progress=progress)
+
+    def search_many(
+        self,
+        urls: Iterable[str],
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        etags: Mapping[str, str] | None = None,
+        token: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[BatchResult[SearchResponse]]:
+        """``search`` for every URL, as :meth:`read_many` does for files."""
+        known = dict(etags or {})
+        return run_batch(
+            lambda url: self.search(url, etag=known.get(url), token=token),
+            urls,
+            max_workers=max_workers,
+            progress=progress,
+        )
+
+    def map(
+        self,
+        fn: Callable[[_I], _T],
+        items: Iterable[_I],
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        progress: Progress | None = None,
+    ) -> list[BatchResult[_T]]:
+        """``fn(item)`` for every item on ``max_workers`` threads, one result per item.
+
+        For trees, do the whole job inside ``fn`` so each download finishes on its thread:
+        ``readers.map(lambda u: readers.read_tree(u).dir(target_of(u)), urls)``.
+        """
+        return run_batch(fn, items, max_workers=max_workers, progress=progress)
+
+    def rate_limits(self) -> list[RateBudget]:
+        """The rate-limit budgets the hosts reported, per host and credential."""
+        return self.context.http.hosts.rate_limits()
 
     def __repr__(self) -> str:
         return f"predicateMux{{readers={','.join(repr(r) for r in self.readers)}}}"
