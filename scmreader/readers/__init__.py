@@ -4,10 +4,16 @@ Built-in readers plug in without editing this module: every module of this packa
 exposes ``READER_FACTORY`` is one, and so is every entry point in the group
 ``scmreader.readers``. Caller factories come first, then built-ins in Backstage's order;
 the first reader whose predicate accepts a URL handles it, with no fallback.
+
+Startup stays cheap: :meth:`UrlReaders.default` imports the reader modules of the providers
+the config names; every other built-in waits behind the hosts of its default integration
+(:data:`LAZY_BUILTINS`) and is imported the first time a URL on such a host is read.
 """
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import cache
@@ -31,7 +37,7 @@ from scmreader.readers.types import (
     UrlReaderService,
 )
 from scmreader.redact import redact_url
-from scmreader.urls import parse_url
+from scmreader.urls import ParsedUrl, parse_url
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -53,6 +59,26 @@ __all__ = [
 ]
 
 
+#: Built-in readers by the ``integrations`` key they read: module, Backstage order, and
+#: the hosts of the provider's default integration (the only URLs its readers accept when
+#: the config has no entry for it). Built-in modules missing here are always imported.
+LAZY_BUILTINS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
+    "azure": ("azure", 10, ("dev.azure.com",)),
+    "bitbucketCloud": ("bitbucket_cloud", 20, ("bitbucket.org",)),
+    "bitbucketServer": ("bitbucket_server", 30, ()),
+    "gerrit": ("gerrit", 50, ()),
+    "github": ("github", 60, ("github.com",)),
+    "gitea": ("gitea", 70, ()),
+    "gitlab": ("gitlab", 80, ("gitlab.com",)),
+    "googleGcs": ("google_gcs", 90, ("storage.cloud.google.com",)),
+    "harness": ("harness", 100, ()),
+    "awsS3": ("aws_s3", 110, ("amazonaws.com", "amazonaws.com.cn")),
+    "azureBlobStorage": ("azure_blob", 120, ("blob.core.windows.net",)),
+    "awsCodeCommit": ("aws_codecommit", 130, ()),
+}
+_SKIP = ("base", "types", "tree")
+
+
 @cache
 def reader_factories() -> tuple[ReaderFactory, ...]:
     """The built-in and entry-point reader factories, in selection order."""
@@ -63,24 +89,65 @@ def reader_factories() -> tuple[ReaderFactory, ...]:
         kind=ReaderFactory,
         group="scmreader.readers",
         name=lambda f: f.name,
-        skip=("base", "types", "tree"),
+        skip=_SKIP,
     )
     return tuple(sorted(found, key=lambda f: (f.order, f.name)))
+
+
+class _Deferred:
+    """A built-in reader factory not imported yet, and the hosts its readers may accept."""
+
+    def __init__(self, key: str) -> None:
+        self.name = key
+        self.module, self.order, self.hosts = LAZY_BUILTINS[key]
+
+    def may_accept(self, url: ParsedUrl) -> bool:
+        return any(url.hostname == h or url.hostname.endswith("." + h) for h in self.hosts)
+
+    def load(self) -> ReaderFactory:
+        factory = importlib.import_module(f"{__name__}.{self.module}").READER_FACTORY
+        if not isinstance(factory, ReaderFactory):
+            raise TypeError(f"{__name__}.{self.module}.READER_FACTORY is not a ReaderFactory")
+        return factory
+
+
+def _startup_factories(config: Config) -> list[ReaderFactory | _Deferred]:
+    """Every built-in and entry-point factory; unconfigured built-ins stay deferred."""
+    from scmreader.integrations import provider_entries
+
+    found: list[ReaderFactory | _Deferred] = [
+        f
+        for f in discover(
+            __name__,
+            __path__,
+            attribute="READER_FACTORY",
+            kind=ReaderFactory,
+            group="scmreader.readers",
+            name=lambda f: f.name,
+            skip=(*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())),
+        )
+        if f.name not in LAZY_BUILTINS  # built-ins win over entry points of their name
+    ]
+    for key in LAZY_BUILTINS:
+        deferred = _Deferred(key)
+        found.append(deferred.load() if provider_entries(config, key) else deferred)
+    return sorted(found, key=lambda f: (f.order, f.name))
 
 
 class UrlReaders:
     """Routes each URL to the reader that handles its host (Backstage's ``UrlReaders``)."""
 
     def __init__(self, tuples: Iterable[ReaderTuple], context: ReaderContext) -> None:
-        self._tuples = list(tuples)
+        self._entries: list[ReaderTuple | _Deferred] = list(tuples)
         self.context = context
+        self._lock = threading.Lock()
 
     @classmethod
     def create(
         cls,
         config: Config | Mapping[str, Any] | None = None,
         *,
-        factories: Iterable[ReaderFactory] = (),
+        factories: Iterable[ReaderFactory | _Deferred] = (),
         http: HttpClient | None = None,
     ) -> UrlReaders:
         """Readers from exactly ``factories`` (no built-ins).
@@ -105,8 +172,15 @@ class UrlReaders:
                 work_dir=config.get_optional_string("backend.workingDirectory")
             ),
         )
-        tuples = [t for factory in factories for t in factory.create(context)]
-        return cls(tuples, context)
+        entries: list[ReaderTuple | _Deferred] = []
+        for factory in factories:
+            if isinstance(factory, _Deferred):
+                entries.append(factory)
+            else:
+                entries.extend(factory.create(context))
+        readers = cls([], context)
+        readers._entries = entries
+        return readers
 
     @classmethod
     def default(
@@ -117,19 +191,46 @@ class UrlReaders:
         http: HttpClient | None = None,
     ) -> UrlReaders:
         """Readers for every configured host: ``factories`` first, then the built-ins."""
-        return cls.create(config, factories=[*factories, *reader_factories()], http=http)
+        from scmreader.config import Config, load_config
+
+        if config is None:
+            config = load_config()
+        elif not isinstance(config, Config):
+            config = load_config(config)
+        builtins = _startup_factories(config)
+        return cls.create(config, factories=[*factories, *builtins], http=http)
 
     @property
     def readers(self) -> list[UrlReaderService]:
-        """The readers in selection order."""
-        return [t.reader for t in self._tuples]
+        """The readers in selection order (every deferred built-in is imported first)."""
+        entries = self._entries
+        while any(isinstance(e, _Deferred) for e in entries):
+            entries = self._load(next(e for e in entries if isinstance(e, _Deferred)))
+        return [e.reader for e in entries if isinstance(e, ReaderTuple)]
+
+    def _load(self, deferred: _Deferred) -> list[ReaderTuple | _Deferred]:
+        """Replace ``deferred`` by its readers; returns the new list of entries."""
+        with self._lock:
+            if deferred in self._entries:
+                at = self._entries.index(deferred)
+                created = deferred.load().create(self.context)
+                self._entries = [*self._entries[:at], *created, *self._entries[at + 1 :]]
+            return self._entries
 
     def reader_for(self, url: str) -> UrlReaderService:
         """The reader that handles ``url``; NotAllowedError when none does."""
         parsed = parse_url(url)
-        for t in self._tuples:
-            if t.predicate(parsed):
-                return t.reader
+        entries = self._entries
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            if isinstance(entry, _Deferred):
+                if entry.may_accept(parsed):
+                    entries = self._load(entry)  # its readers take its place: look again
+                    continue
+            elif entry.predicate(parsed):
+                return entry.reader
+            i += 1
         raise NotAllowedError(
             f"Reading from '{redact_url(url)}' is not allowed: no integration is configured "
             f"for host '{parsed.host}'. Add one under 'integrations' (for example "
