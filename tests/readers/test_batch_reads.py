@@ -226,3 +226,40 @@ def test_errors_carry_their_scmreader_type_for_every_failing_url(
     results = readers.read_many(urls, max_workers=16)
     assert all(isinstance(r.error, NotFoundError) for r in results)
     assert all(isinstance(r.error, ScmReaderError) and TOKEN not in str(r.error) for r in results)
+
+
+def test_github_app_installations_and_tokens_are_shared_by_sixteen_threads(
+    host: FakeScmHost,
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from scmreader.testing.routes.github import github
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    state = github(host)
+    state.add_app(7, public)
+    for owner in ("team-0", "team-1", "team-2"):
+        state.add_installation(7, owner)
+    app = {"appId": 7, "clientId": "Iv1.7", "clientSecret": "secret-7", "privateKey": private}
+    config = {"integrations": {"github": [integration_config(host, apps=[app])]}}
+    readers = UrlReaders.default(config, http=HttpClient(sleep=lambda s: None))
+
+    urls = [file_url(host, i % REPOS) for i in range(64)]
+    results = readers.read_many(urls, max_workers=16)
+
+    assert all(r.ok for r in results), [r.error for r in results if r.error]
+    # one installation list for every thread and owner, one token per owner
+    assert len(host.requests_to(r"/app/installations$", "GET")) == 1
+    assert len(host.requests_to(r"/access_tokens$", "POST")) == 3
+    assert len(state.issued_tokens()) == 3
