@@ -11,7 +11,6 @@ background (each bounded by the HTTP client's timeouts) and their results are dr
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import queue
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -69,6 +68,8 @@ def run_batch(
     """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
+    import concurrent.futures as cf  # here, not at import: keeps startup short
+
     todo = list(items)
     results: list[BatchResult[T] | None] = [None] * len(todo)
     if not todo:
