@@ -10,8 +10,13 @@ in-process FakeScmHost (GitHub REST emulation, token auth) and measures in one r
    content bytes downloaded again, and the warm/cold time ratio);
 3. an emulated primary rate limit, scaled down from 5,000 an hour to ``--budget`` requests
    per ``--window`` seconds (the host refills at each window, as GitHub does at
-   ``x-ratelimit-reset``, and answers 403 once it is spent), with ``maxConcurrency`` 8:
-   requests refused by the host (target 0) and throughput against the cap.
+   ``x-ratelimit-reset``, and answers 403 once it is spent), with ``maxConcurrency`` 8 and
+   ``budgetFloor`` 2, reading for ``--budget-windows`` whole windows: requests refused by
+   the host (target 0) and files read per second against the cap (budget / window).
+
+Sequential reads against FakeScmHost cost ~45 ms each on a kept-alive connection (its
+server writes headers and body separately, so Nagle meets delayed ACKs); concurrent reads
+hide that, which inflates the read_many speed-up against this host.
 
 Every figure is printed with what it is compared with; nothing is asserted. The "several
 workers sharing Redis" figure lives with ``scmreader.dask`` (run ``ingest_pass`` there).
@@ -110,7 +115,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--budget", type=int, default=100, help="requests per window")
     parser.add_argument("--window", type=int, default=2, help="seconds per window")
-    parser.add_argument("--budget-requests", type=int, default=500)
+    parser.add_argument("--budget-windows", type=int, default=5)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, FakeScmHost() as host:
@@ -154,18 +159,26 @@ def main() -> None:
         cap = args.budget / args.window
         scheduler = HostScheduler({host.host: HostLimits(max_concurrency=8, budget_floor=2)})
         readers, traffic = make_readers(host, hosts=scheduler)
-        wanted = [urls[i % len(urls)] for i in range(args.budget_requests)]
+        windows = args.budget_windows
         _wait_for_window_start(args.window)
-        budget_t, budget_ok = ingest_pass(readers, wanted, args.workers)
+        end = time.monotonic() + windows * args.window
+
+        def read_until_end(url: str) -> bool:
+            if time.monotonic() >= end:
+                return False
+            readers.read_url(url).buffer()
+            return time.monotonic() < end
+
+        wanted = [urls[i % len(urls)] for i in range(args.budget * (windows + 2))]
+        done = readers.map(read_until_end, wanted, max_workers=args.workers)
+        in_time = sum(1 for r in done if r.value)
         refused = traffic.statuses[403] + traffic.statuses[429]
-        # the last window's requests go out at its start: count whole windows used
-        windows = -(-budget_t // args.window)
-        rate = budget_ok / (windows * args.window)
-        print(f"budget {args.budget}/{args.window}s (5,000/hour scaled), maxConcurrency 8: "
-              f"{budget_ok}/{len(wanted)} files in {budget_t:.2f}s ({windows:.0f} windows) = "
-              f"{rate:.1f}/s vs cap "
+        rate = in_time / (windows * args.window)
+        print(f"budget {args.budget}/{args.window}s (5,000/hour scaled), maxConcurrency 8, "
+              f"budgetFloor 2, {windows} windows: {in_time} files read = {rate:.1f}/s vs cap "
               f"{cap:.1f}/s ({rate / cap:.0%}); refused by the host (403/429): {refused}; "
-              f"statuses {dict(traffic.statuses)}")  # fmt: skip
+              f"statuses {dict(traffic.statuses)}; errors "
+              f"{sum(1 for r in done if r.error)}")  # fmt: skip
 
 
 def _wait_for_window_start(window: int, sleep: Callable[[float], None] = time.sleep) -> None:

@@ -719,3 +719,37 @@ def test_redis_stopped_mid_run_degrades_with_one_warning_each(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert sorted(r.name for r in warnings) == ["scmreader.cache", "scmreader.http"]
     assert "Redis" in caplog.text and REDIS_PASSWORD not in caplog.text
+
+
+@pytest.fixture(params=["memory", "redis"])
+def host_state(request: pytest.FixtureRequest) -> Any:
+    from scmreader.http import MemoryHostState
+    from scmreader.http._hosts_redis import RedisHostState
+
+    if request.param == "memory":
+        return MemoryHostState()
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return RedisHostState(raw_redis(server), prefix=f"hs-{uuid.uuid4().hex[:8]}:")
+
+
+def test_host_state_contract(host_state: Any) -> None:
+    """Budgets and pauses behave the same in this process's memory and in Redis."""
+    from scmreader.http._hosts import Budget
+
+    now, key = 1_900_000_000.0, "api.github.com|sha256:0123456789ab"
+    assert host_state.reserve(key, 2, now) is None  # unknown budget: go
+    host_state.observe(key, Budget(10, 5, now + 60, "core"))
+    assert [host_state.reserve(key, 2, now) for _ in range(4)] == [None, None, None, now + 60]
+    host_state.observe(key, Budget(10, 4, now + 60, "core"))  # an older answer: stays at 2
+    assert host_state.budgets()[key] == Budget(10, 2, now + 60, "core")
+    # the window passed: count from the limit until an answer says when the new one ends
+    later = now + 61
+    assert [host_state.reserve(key, 2, later) for _ in range(8)] == [None] * 8
+    assert host_state.reserve(key, 2, later) == pytest.approx(later + 0.05)
+    host_state.observe(key, Budget(10, 9, later + 3600, "core"))
+    assert host_state.budgets()[key] == Budget(10, 2, later + 3600, "core")
+    # pauses only grow
+    assert host_state.pause_until("api.github.com") == 0
+    host_state.set_pause("api.github.com", time.time() + 30)
+    host_state.set_pause("api.github.com", time.time() + 10)
+    assert host_state.pause_until("api.github.com") == pytest.approx(time.time() + 30, abs=2)

@@ -131,10 +131,12 @@ class MemoryHostState:
     def reserve(self, key: str, floor: int, now: float) -> float | None:
         with self._lock:
             budget = self._budgets.get(key)
-            if budget is None or now >= budget.reset:
+            if budget is None:
                 return None
+            if now >= budget.reset:  # a new window: count from its full limit until told
+                budget = Budget(budget.limit, budget.limit, PROVISIONAL, budget.resource)
             if budget.remaining <= floor:
-                return budget.reset
+                return now + 0.05 if budget.reset == PROVISIONAL else budget.reset
             self._budgets[key] = replace(budget, remaining=budget.remaining - 1)
             return None
 
@@ -147,9 +149,16 @@ class MemoryHostState:
             return dict(self._budgets)
 
 
+#: The reset of a window that began (the last one's reset passed) before any answer said
+#: when it ends: requests are counted from the limit until the first answer comes.
+PROVISIONAL = 1e15
+
+
 def merge_budget(old: Budget | None, new: Budget) -> Budget:
     """A newer window replaces the old one; in the same window requests already counted
     here (sent, not yet answered) keep the lower remaining; an older answer is ignored."""
+    if old is not None and old.reset == PROVISIONAL:
+        return replace(new, remaining=min(old.remaining, new.remaining))
     if old is None or new.reset > old.reset:
         return new
     if new.reset < old.reset:
@@ -309,6 +318,8 @@ class HostScheduler:
         """The budgets hosts reported, one per host and credential, by host."""
         out = []
         for key, b in sorted(self.state.budgets().items()):
+            if b.reset == PROVISIONAL:
+                continue  # a new window nobody has reported yet
             host, _, credential = key.partition("|")
             reset_at = datetime.fromtimestamp(b.reset, tz=UTC)
             out.append(RateBudget(host, credential, b.limit, b.remaining, reset_at, b.resource))

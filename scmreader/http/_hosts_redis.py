@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scmreader.http._hosts import Budget, MemoryHostState
+from scmreader.http._hosts import PROVISIONAL, Budget, MemoryHostState
 from scmreader.redact import redact
 
 log = logging.getLogger("scmreader.http")
 #: After a failure, Redis is left alone for this many seconds.
 RETRY_AFTER_FAILURE = 5.0
 
+_PROVISIONAL = repr(int(PROVISIONAL))
 _SET_PAUSE = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local untl = tonumber(ARGV[1])
@@ -31,20 +32,26 @@ end
 return 1
 """
 _RESERVE = """
-local b = redis.call('HMGET', KEYS[1], 'remaining', 'reset')
+local b = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'limit')
 if not b[1] or not b[2] then return '-1' end
-local remaining, reset = tonumber(b[1]), tonumber(b[2])
-if tonumber(ARGV[2]) >= reset then return '-1' end
-if remaining <= tonumber(ARGV[1]) then return b[2] end
+local remaining, reset, now = tonumber(b[1]), tonumber(b[2]), tonumber(ARGV[2])
+if now >= reset then
+  remaining, reset = tonumber(b[3]), tonumber(ARGV[3])
+  redis.call('HSET', KEYS[1], 'remaining', remaining, 'reset', ARGV[3])
+end
+if remaining <= tonumber(ARGV[1]) then
+  if reset == tonumber(ARGV[3]) then return tostring(now + 0.05) end
+  return b[2]
+end
 redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 return '-1'
 """
 _OBSERVE = """
 local reset = tonumber(redis.call('HGET', KEYS[1], 'reset') or '-1')
 local new_reset = tonumber(ARGV[3])
-if new_reset < reset then return 0 end
+if new_reset < reset and reset ~= tonumber(ARGV[5]) then return 0 end
 local remaining = tonumber(ARGV[2])
-if new_reset == reset then
+if new_reset == reset or reset == tonumber(ARGV[5]) then
   remaining = math.min(remaining, tonumber(redis.call('HGET', KEYS[1], 'remaining')))
 end
 redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', remaining, 'reset', ARGV[3],
@@ -90,7 +97,8 @@ class RedisHostState:
         self._call(lambda: self._set_pause(keys=[self.prefix + "pause:" + host], args=[until, ms]))
 
     def reserve(self, key: str, floor: int, now: float) -> float | None:
-        value = self._call(lambda: self._reserve(keys=[self._budget(key)], args=[floor, now]))
+        args = [floor, now, _PROVISIONAL]
+        value = self._call(lambda: self._reserve(keys=[self._budget(key)], args=args))
         if value is _DOWN:
             return self._fallback.reserve(key, floor, now)
         reset = float(value)
@@ -98,7 +106,7 @@ class RedisHostState:
 
     def observe(self, key: str, budget: Budget) -> None:
         self._fallback.observe(key, budget)
-        args = [budget.limit, budget.remaining, budget.reset, budget.resource or ""]
+        args = [budget.limit, budget.remaining, budget.reset, budget.resource or "", _PROVISIONAL]
         self._call(lambda: self._observe(keys=[self._budget(key)], args=args))
 
     def budgets(self) -> dict[str, Budget]:
