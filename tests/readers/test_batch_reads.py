@@ -169,9 +169,7 @@ def test_keyboard_interrupt_cancels_what_has_not_started(readers: UrlReaders) ->
     assert 1 <= len(started) <= 3  # item 0, at most the two running ones; 97+ never ran
 
 
-def test_ctrl_c_stops_a_running_batch_in_another_process(
-    host: FakeScmHost, tmp_path: Path
-) -> None:
+def test_ctrl_c_stops_a_running_batch_in_another_process(host: FakeScmHost, tmp_path: Path) -> None:
     """A real SIGINT: the process stops with KeyboardInterrupt long before the batch ends."""
     host.route("GET", "/slow/(?P<n>[0-9]+)", _slow_answer)
     script = tmp_path / "batch.py"
@@ -229,24 +227,11 @@ def test_errors_carry_their_scmreader_type_for_every_failing_url(
 
 
 def test_github_app_installations_and_tokens_are_shared_by_sixteen_threads(
-    host: FakeScmHost,
+    host: FakeScmHost, app_key_pair: tuple[str, str]
 ) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     from scmreader.testing.routes.github import github
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private, public = app_key_pair
     state = github(host)
     state.add_app(7, public)
     for owner in ("team-0", "team-1", "team-2"):
