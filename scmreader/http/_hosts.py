@@ -136,7 +136,8 @@ class MemoryHostState:
             if now >= budget.reset:  # a new window: count from its full limit until told
                 budget = Budget(budget.limit, budget.limit, PROVISIONAL, budget.resource)
             if budget.remaining <= floor:
-                return now + 0.05 if budget.reset == PROVISIONAL else budget.reset
+                # a provisional window has no reset to wait for: go, and learn it
+                return None if budget.reset == PROVISIONAL else budget.reset
             self._budgets[key] = replace(budget, remaining=budget.remaining - 1)
             return None
 

@@ -40,7 +40,7 @@ if now >= reset then
   redis.call('HSET', KEYS[1], 'remaining', remaining, 'reset', ARGV[3])
 end
 if remaining <= tonumber(ARGV[1]) then
-  if reset == tonumber(ARGV[3]) then return tostring(now + 0.05) end
+  if reset == tonumber(ARGV[3]) then return '-1' end
   return b[2]
 end
 redis.call('HINCRBY', KEYS[1], 'remaining', -1)
