@@ -71,3 +71,15 @@ def test_readers_lists_every_builtin_and_selection_is_unchanged() -> None:
         "https://bitbucket.org/w/r/src/main/a.yaml",
     ):
         assert repr(UrlReaders.default({}).reader_for(url)) == repr(eager.reader_for(url))
+
+
+def test_the_lazy_table_matches_the_reader_modules() -> None:
+    import importlib
+
+    from scmreader.readers import LAZY_BUILTINS, reader_factories
+
+    for key, (module, order, _) in LAZY_BUILTINS.items():
+        factory = importlib.import_module(f"scmreader.readers.{module}").READER_FACTORY
+        assert (factory.name, factory.order) == (key, order)
+    eager = {f.name for f in reader_factories()} - set(LAZY_BUILTINS)
+    assert eager == {"fetch"}  # the allow-list reader: cheap, and it has no default host
