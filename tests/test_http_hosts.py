@@ -317,3 +317,9 @@ def test_hosts_config() -> None:
 def test_hosts_config_errors(entry: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         host_limits_from_config(cfg([entry]))
+
+
+def test_the_connection_pool_is_as_wide_as_the_widest_host() -> None:
+    wide = HttpClient(hosts=HostScheduler({"ghe.example.com": HostLimits(max_concurrency=40)}))
+    assert wide.session.get_adapter("https://ghe.example.com/").__dict__["_pool_maxsize"] == 40
+    assert HttpClient().session.get_adapter("https://x.example/").__dict__["_pool_maxsize"] == 16

@@ -331,6 +331,9 @@ class HostAdapter(HTTPAdapter):
     """The transport adapter that puts every request through a :class:`HostScheduler`."""
 
     def __init__(self, hosts: HostScheduler, **kwargs: Any) -> None:
+        # enough pooled connections per host for its slots (urllib3 discards the excess)
+        widest = max([hosts.default, *hosts.limits.values()], key=lambda x: x.max_concurrency)
+        kwargs["pool_maxsize"] = max(kwargs.get("pool_maxsize", 10), widest.max_concurrency)
         super().__init__(**kwargs)
         self.hosts = hosts
 
