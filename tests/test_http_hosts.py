@@ -216,6 +216,8 @@ def test_a_pause_longer_than_max_wait_fails_at_once_without_a_request(
     with pytest.raises(Exception):  # noqa: B017 - the 503 itself; what matters is next
         readers.read(fake_scm_host.url("/busy"))
     fake_scm_host.clear_requests()
+    with pytest.raises(RateLimitedError, match="asked to wait"):
+        readers.read(fake_scm_host.url("/other"))  # the same thread is not exempt either
     [result] = readers.read_many([fake_scm_host.url("/other")])
     assert isinstance(result.error, RateLimitedError)
     assert result.error.reset_at is not None

@@ -271,9 +271,9 @@ class HostScheduler:
 
     def _wait_turn(self, host: str, credential: str, entry: _Host) -> None:
         key = f"{host}|{credential}"
-        # The thread that was told to wait already waits in the retry layer; it does not
-        # wait for the same moment twice (and an injected sleep cannot spin here).
-        waited = getattr(self._local, "told_until", 0.0)
+        # The thread that was told to wait waits in the retry layer, whose next attempt
+        # comes here once: it does not wait for the same moment twice.
+        waited = self._local.__dict__.pop("told_until", 0.0)
         while True:
             now = max(self._clock(), waited)
             until = self.state.pause_until(host)
@@ -313,7 +313,8 @@ class HostScheduler:
             wait = parse_retry_after(response.headers.get("Retry-After"), now=now)
         if wait is not None and wait > 0:
             self.state.set_pause(host, now + wait)
-            self._local.told_until = now + wait
+            if wait <= self.max_wait:  # the retry layer waits for it and tries again
+                self._local.told_until = now + wait
 
     def rate_limits(self) -> list[RateBudget]:
         """The budgets hosts reported, one per host and credential, by host."""
