@@ -5,13 +5,14 @@
 :class:`BatchResult` holding either its value or the exception its call raised; the batch
 itself never fails because one item did. Progress is reported from the calling thread, so a
 callback needs no locking. Ctrl-C (``KeyboardInterrupt`` in the calling thread) cancels the
-items not started yet and propagates at once; calls already running finish in the
-background (each bounded by the HTTP client's timeouts) and their results are dropped.
+items not started yet and propagates at once; calls already running are abandoned: their
+results are dropped, and their (daemon) threads never keep the process from exiting.
 """
 
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -65,24 +66,34 @@ def run_batch(
     Exceptions (``Exception`` subclasses) become the item's ``error``; ``BaseException``s
     such as ``KeyboardInterrupt`` raised in the calling thread cancel what has not started
     and propagate. ``key(item)`` is the ``url`` of each result.
+
+    The workers are daemon threads: after Ctrl-C the process can exit at once, even while a
+    worker waits out a host's pause; in a process that goes on, each worker finishes the
+    item it holds and stops.
     """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
-    import concurrent.futures as cf  # here, not at import: keeps startup short
-
     todo = list(items)
     results: list[BatchResult[T] | None] = [None] * len(todo)
-    if not todo:
-        return []
-    pool = cf.ThreadPoolExecutor(
-        max_workers=min(max_workers, len(todo)), thread_name_prefix="scmreader-batch"
-    )
-    # Finished items arrive through a queue: the calling thread holds no lock of the pool's
-    # while it waits, so Ctrl-C there can never leave a worker blocked.
+    pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(todo)):
+        pending.put(i)
+    # Finished items arrive through a queue: the calling thread holds no lock a worker
+    # needs while it waits, so Ctrl-C there can never leave a worker blocked.
     finished: queue.SimpleQueue[tuple[int, BatchResult[T]]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                i = pending.get_nowait()
+            except queue.Empty:
+                return
+            finished.put((i, _call(fn, todo[i], key(todo[i]))))
+
+    for n in range(min(max_workers, len(todo))):
+        threading.Thread(target=work, name=f"scmreader-batch-{n}", daemon=True).start()
     try:
-        for i, item in enumerate(todo):
-            pool.submit(_call, fn, item, key(item), i, finished)
         for done in range(1, len(todo) + 1):
             while True:
                 try:
@@ -93,22 +104,13 @@ def run_batch(
             results[index] = result
             if progress is not None:
                 progress(done, len(todo), result)  # type: ignore[arg-type]
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    finally:
+        stop.set()
     return [r for r in results if r is not None]
 
 
-def _call(
-    fn: Callable[[I], T],
-    item: I,
-    url: str,
-    index: int,
-    finished: queue.SimpleQueue[tuple[int, BatchResult[T]]],
-) -> None:
+def _call(fn: Callable[[I], T], item: I, url: str) -> BatchResult[T]:
     try:
-        result: BatchResult[T] = BatchResult(url, value=fn(item))
+        return BatchResult(url, value=fn(item))
     except Exception as exc:
-        result = BatchResult(url, error=exc)
-    finished.put((index, result))
+        return BatchResult(url, error=exc)

@@ -27,6 +27,7 @@ from scmreader.errors import (
 from scmreader.http import HttpClient
 from scmreader.readers import BatchResult, UrlReaders
 from scmreader.testing import FakeScmHost
+from scmreader.testing.messages import FakeRequest, FakeResponse
 from scmreader.testing.routes.github import integration_config
 
 TOKEN = "ghp_batch_token_0001"
@@ -210,9 +211,47 @@ def test_ctrl_c_stops_a_running_batch_in_another_process(host: FakeScmHost, tmp_
     assert len(host.requests_to("/slow/.*")) < 50
 
 
-def _slow_answer(request: object) -> object:
-    from scmreader.testing.messages import FakeResponse
+def test_ctrl_c_exits_even_while_workers_wait_on_a_stuck_host(
+    host: FakeScmHost, tmp_path: Path
+) -> None:
+    """The workers hang on answers that never come; the process still ends at Ctrl-C."""
+    release = threading.Event()
 
+    def stuck(request: FakeRequest) -> FakeResponse:
+        if not request.path.endswith("/0"):
+            release.wait(600)
+        return FakeResponse.text("late\n")
+
+    host.route("GET", "/stuck/[0-9]+", stuck)
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from scmreader.readers import UrlReaders
+            readers = UrlReaders.default({{"backend": {{"reading": {{"allow": [
+                {{"host": "{host.host}"}}]}}}}}})
+            urls = ["{host.base_url}/stuck/%d" % n for n in range(40)]
+            def progress(done, total, result):
+                print("done", done, flush=True)
+            readers.read_many(urls, max_workers=4, progress=progress)
+            """
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().startswith("done 1")
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)  # a guard: the stuck answers take 600 s
+        assert "KeyboardInterrupt" in err
+    finally:
+        release.set()
+        child.kill()
+
+
+def _slow_answer(request: FakeRequest) -> FakeResponse:
     threading.Event().wait(0.1)
     return FakeResponse.text("slow\n")
 
