@@ -12,16 +12,19 @@ the config names; every other built-in waits behind the hosts of its default int
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from scmreader._plugins import discover
 from scmreader.errors import NotAllowedError
 from scmreader.readers._batch import DEFAULT_WORKERS, BatchResult, Progress, run_batch
+from scmreader.readers._registry import (
+    LAZY_BUILTINS,
+    Deferred,
+    reader_factories,
+    startup_factories,
+)
 from scmreader.readers.base import (
     BaseUrlReader,
     ReaderContext,
@@ -37,7 +40,7 @@ from scmreader.readers.types import (
     UrlReaderService,
 )
 from scmreader.redact import redact_url
-from scmreader.urls import ParsedUrl, parse_url
+from scmreader.urls import parse_url
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -48,6 +51,7 @@ _I = TypeVar("_I")
 _T = TypeVar("_T")
 
 __all__ = [
+    "LAZY_BUILTINS",
     "BaseUrlReader",
     "BatchResult",
     "ReaderContext",
@@ -59,86 +63,11 @@ __all__ = [
 ]
 
 
-#: Built-in readers by the ``integrations`` key they read: module, Backstage order, and
-#: the hosts of the provider's default integration (the only URLs its readers accept when
-#: the config has no entry for it). Built-in modules missing here are always imported.
-LAZY_BUILTINS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
-    "azure": ("azure", 10, ("dev.azure.com",)),
-    "bitbucketCloud": ("bitbucket_cloud", 20, ("bitbucket.org",)),
-    "bitbucketServer": ("bitbucket_server", 30, ()),
-    "gerrit": ("gerrit", 50, ()),
-    "github": ("github", 60, ("github.com",)),
-    "gitea": ("gitea", 70, ()),
-    "gitlab": ("gitlab", 80, ("gitlab.com",)),
-    "googleGcs": ("google_gcs", 90, ("storage.cloud.google.com",)),
-    "harness": ("harness", 100, ()),
-    "awsS3": ("aws_s3", 110, ("amazonaws.com", "amazonaws.com.cn")),
-    "azureBlobStorage": ("azure_blob", 120, ("blob.core.windows.net",)),
-    "awsCodeCommit": ("aws_codecommit", 130, ()),
-}
-_SKIP = ("base", "types", "tree")
-
-
-@cache
-def reader_factories() -> tuple[ReaderFactory, ...]:
-    """The built-in and entry-point reader factories, in selection order."""
-    found = discover(
-        __name__,
-        __path__,
-        attribute="READER_FACTORY",
-        kind=ReaderFactory,
-        group="scmreader.readers",
-        name=lambda f: f.name,
-        skip=_SKIP,
-    )
-    return tuple(sorted(found, key=lambda f: (f.order, f.name)))
-
-
-class _Deferred:
-    """A built-in reader factory not imported yet, and the hosts its readers may accept."""
-
-    def __init__(self, key: str) -> None:
-        self.name = key
-        self.module, self.order, self.hosts = LAZY_BUILTINS[key]
-
-    def may_accept(self, url: ParsedUrl) -> bool:
-        return any(url.hostname == h or url.hostname.endswith("." + h) for h in self.hosts)
-
-    def load(self) -> ReaderFactory:
-        factory = importlib.import_module(f"{__name__}.{self.module}").READER_FACTORY
-        if not isinstance(factory, ReaderFactory):
-            raise TypeError(f"{__name__}.{self.module}.READER_FACTORY is not a ReaderFactory")
-        return factory
-
-
-def _startup_factories(config: Config) -> list[ReaderFactory | _Deferred]:
-    """Every built-in and entry-point factory; unconfigured built-ins stay deferred."""
-    from scmreader.integrations import provider_entries
-
-    found: list[ReaderFactory | _Deferred] = [
-        f
-        for f in discover(
-            __name__,
-            __path__,
-            attribute="READER_FACTORY",
-            kind=ReaderFactory,
-            group="scmreader.readers",
-            name=lambda f: f.name,
-            skip=(*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())),
-        )
-        if f.name not in LAZY_BUILTINS  # built-ins win over entry points of their name
-    ]
-    for key in LAZY_BUILTINS:
-        deferred = _Deferred(key)
-        found.append(deferred.load() if provider_entries(config, key) else deferred)
-    return sorted(found, key=lambda f: (f.order, f.name))
-
-
 class UrlReaders:
     """Routes each URL to the reader that handles its host (Backstage's ``UrlReaders``)."""
 
     def __init__(self, tuples: Iterable[ReaderTuple], context: ReaderContext) -> None:
-        self._entries: list[ReaderTuple | _Deferred] = list(tuples)
+        self._entries: list[ReaderTuple | Deferred] = list(tuples)
         self.context = context
         self._lock = threading.Lock()
 
@@ -147,7 +76,7 @@ class UrlReaders:
         cls,
         config: Config | Mapping[str, Any] | None = None,
         *,
-        factories: Iterable[ReaderFactory | _Deferred] = (),
+        factories: Iterable[ReaderFactory | Deferred] = (),
         http: HttpClient | None = None,
     ) -> UrlReaders:
         """Readers from exactly ``factories`` (no built-ins).
@@ -172,9 +101,9 @@ class UrlReaders:
                 work_dir=config.get_optional_string("backend.workingDirectory")
             ),
         )
-        entries: list[ReaderTuple | _Deferred] = []
+        entries: list[ReaderTuple | Deferred] = []
         for factory in factories:
-            if isinstance(factory, _Deferred):
+            if isinstance(factory, Deferred):
                 entries.append(factory)
             else:
                 entries.extend(factory.create(context))
@@ -197,18 +126,18 @@ class UrlReaders:
             config = load_config()
         elif not isinstance(config, Config):
             config = load_config(config)
-        builtins = _startup_factories(config)
+        builtins = startup_factories(config)
         return cls.create(config, factories=[*factories, *builtins], http=http)
 
     @property
     def readers(self) -> list[UrlReaderService]:
         """The readers in selection order (every deferred built-in is imported first)."""
         entries = self._entries
-        while any(isinstance(e, _Deferred) for e in entries):
-            entries = self._load(next(e for e in entries if isinstance(e, _Deferred)))
+        while any(isinstance(e, Deferred) for e in entries):
+            entries = self._load(next(e for e in entries if isinstance(e, Deferred)))
         return [e.reader for e in entries if isinstance(e, ReaderTuple)]
 
-    def _load(self, deferred: _Deferred) -> list[ReaderTuple | _Deferred]:
+    def _load(self, deferred: Deferred) -> list[ReaderTuple | Deferred]:
         """Replace ``deferred`` by its readers; returns the new list of entries."""
         with self._lock:
             if deferred in self._entries:
@@ -224,7 +153,7 @@ class UrlReaders:
         i = 0
         while i < len(entries):
             entry = entries[i]
-            if isinstance(entry, _Deferred):
+            if isinstance(entry, Deferred):
                 if entry.may_accept(parsed):
                     entries = self._load(entry)  # its readers take its place: look again
                     continue
