@@ -71,23 +71,26 @@ class Deferred:
         return factory
 
 
+@cache
+def _not_deferred() -> tuple[ReaderFactory, ...]:
+    """Built-ins missing from the table, and entry points (built-ins win over their names)."""
+    found = discover(
+        PACKAGE,
+        sys.modules[PACKAGE].__path__,
+        attribute="READER_FACTORY",
+        kind=ReaderFactory,
+        group="scmreader.readers",
+        name=lambda f: f.name,
+        skip=(*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())),
+    )
+    return tuple(f for f in found if f.name not in LAZY_BUILTINS)
+
+
 def startup_factories(config: Config) -> list[ReaderFactory | Deferred]:
     """Every built-in and entry-point factory; unconfigured built-ins stay deferred."""
     from scmreader.integrations import provider_entries
 
-    found: list[ReaderFactory | Deferred] = [
-        f
-        for f in discover(
-            PACKAGE,
-            sys.modules[PACKAGE].__path__,
-            attribute="READER_FACTORY",
-            kind=ReaderFactory,
-            group="scmreader.readers",
-            name=lambda f: f.name,
-            skip=(*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())),
-        )
-        if f.name not in LAZY_BUILTINS  # built-ins win over entry points of their name
-    ]
+    found: list[ReaderFactory | Deferred] = list(_not_deferred())
     for key in LAZY_BUILTINS:
         deferred = Deferred(key)
         found.append(deferred.load() if provider_entries(config, key) else deferred)
