@@ -299,9 +299,7 @@ def test_hosts_config() -> None:
     assert limits["api.github.com"] == HostLimits(
         max_concurrency=4, max_requests_per_second=15.0, burst=15
     )
-    assert limits["ghe.example.com:8443"] == HostLimits(
-        max_requests_per_second=2.5, budget_floor=0
-    )
+    assert limits["ghe.example.com:8443"] == HostLimits(max_requests_per_second=2.5, budget_floor=0)
 
 
 @pytest.mark.parametrize(

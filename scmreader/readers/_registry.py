@@ -37,19 +37,22 @@ LAZY_BUILTINS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
 _SKIP = ("base", "types", "tree")
 
 
-@cache
-def reader_factories() -> tuple[ReaderFactory, ...]:
-    """The built-in and entry-point reader factories, in selection order."""
-    found = discover(
+def _discover(skip: tuple[str, ...]) -> list[ReaderFactory]:
+    return discover(
         PACKAGE,
         sys.modules[PACKAGE].__path__,
         attribute="READER_FACTORY",
         kind=ReaderFactory,
         group="scmreader.readers",
         name=lambda f: f.name,
-        skip=_SKIP,
+        skip=skip,
     )
-    return tuple(sorted(found, key=lambda f: (f.order, f.name)))
+
+
+@cache
+def reader_factories() -> tuple[ReaderFactory, ...]:
+    """The built-in and entry-point reader factories, in selection order (imports all)."""
+    return tuple(sorted(_discover(_SKIP), key=lambda f: (f.order, f.name)))
 
 
 class Deferred:
@@ -74,15 +77,7 @@ class Deferred:
 @cache
 def _not_deferred() -> tuple[ReaderFactory, ...]:
     """Built-ins missing from the table, and entry points (built-ins win over their names)."""
-    found = discover(
-        PACKAGE,
-        sys.modules[PACKAGE].__path__,
-        attribute="READER_FACTORY",
-        kind=ReaderFactory,
-        group="scmreader.readers",
-        name=lambda f: f.name,
-        skip=(*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())),
-    )
+    found = _discover((*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())))
     return tuple(f for f in found if f.name not in LAZY_BUILTINS)
 
 
