@@ -28,13 +28,14 @@ Beyond Backstage:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import (
     InputError,
+    InvalidUrlError,
     NotFoundError,
     NotModifiedError,
     RateLimitedError,
@@ -60,6 +61,7 @@ from scmreader.readers._git import (
     browse_parts,
     folder_may_match,
 )
+from scmreader.readers._listing import DiscoveryTarget, Repository, is_pattern, split_browse
 from scmreader.readers.base import (
     ReaderContext,
     ReaderFactory,
@@ -332,6 +334,58 @@ class GithubUrlReader(GitHostReader):
         ref_path = encode_path(ref, keep=GITHUB_PATH_KEEP)
         file_path = encode_path(path, keep=GITHUB_PATH_KEEP)
         return f"{base.scheme}://{base.host}/{repo.path}/{repo.kind}/{ref_path}/{file_path}"
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        form = f"https://{self._config.host}/<owner>/<repo or pattern>/blob/<ref or ->/<path>"
+        target = split_browse(url, ("blob", "tree", "raw"), form=form)
+        if "/" in target.owner or is_pattern(target.owner):
+            raise InvalidUrlError(
+                f"GitHub cannot list owners: write one organisation or user in {redact_url(url)}."
+            )
+        return target
+
+    def _list_owner(self, owner: str, token: str | None) -> Iterator[Repository]:
+        # https://docs.github.com/en/rest/repos/repos#list-organization-repositories, and for
+        # users .../repos#list-repositories-for-a-user; Link-paginated, per_page up to 100.
+        api = self._require_api("list repositories")
+        loc = self._listing_location(
+            f"https://{self._config.host}/{owner}",
+            self._auth(self._credentials(f"https://{self._config.host}/{owner}", token)),
+        )
+        name = encode_uri_component(owner)
+        started = False
+        try:
+            for repo in self._repos(f"{api}/orgs/{name}/repos?type=all&per_page=100", loc, owner):
+                started = True
+                yield repo
+        except NotFoundError:
+            if started:
+                raise
+            yield from self._repos(f"{api}/users/{name}/repos?type=owner&per_page=100", loc, owner)
+
+    def _repos(self, listing: str, loc: GitLocation, owner: str) -> Iterator[Repository]:
+        read = self._link_page(self._require_api("list repositories"))
+        for item in self._pages(listing, loc, read):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                full = str(item.get("full_name") or f"{owner}/{item['name']}")
+                yield Repository(
+                    owner=full.rpartition("/")[0] or owner,
+                    name=str(item["name"]),
+                    default_branch=str(item.get("default_branch") or ""),
+                    archived=bool(item.get("archived")),
+                    fork=bool(item.get("fork")),
+                    disabled=bool(item.get("disabled")),
+                    empty=item.get("size") == 0,  # GitHub's size (KiB) of an empty repository
+                )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        keep = GITHUB_PATH_KEEP
+        return (
+            f"{target.origin}/{encode_path(repo.full_name, keep=keep)}/blob/"
+            f"{encode_path(ref or 'HEAD', keep=keep)}/{encode_path(target.path, keep=keep)}"
+        )
 
     # --- credentials and HTTP ------------------------------------------------------------
 
