@@ -106,7 +106,7 @@ def split_browse(url: str, kinds: tuple[str, ...], *, form: str) -> DiscoveryTar
 
     parsed = parse_url(url)
     segments = [decode_component(s, url) for s in parsed.path.split("/") if s]
-    at = next((i for i, s in enumerate(segments) if i >= 2 and s in kinds), -1)
+    at = next((i for i, s in enumerate(segments) if i >= 1 and s in kinds), -1)
     repo_at = at - 2 if at >= 3 and segments[at - 1] == "-" else at - 1
     if at < 0 or len(segments) < at + 2:
         raise _bad(url, form)

@@ -340,7 +340,7 @@ class GithubUrlReader(GitHostReader):
     def _discovery_target(self, url: str) -> DiscoveryTarget:
         form = f"https://{self._config.host}/<owner>/<repo or pattern>/blob/<ref or ->/<path>"
         target = split_browse(url, ("blob", "tree", "raw"), form=form)
-        if "/" in target.owner or is_pattern(target.owner):
+        if not target.owner or "/" in target.owner or is_pattern(target.owner):
             raise InvalidUrlError(
                 f"GitHub cannot list owners: write one organisation or user in {redact_url(url)}."
             )
