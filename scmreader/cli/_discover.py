@@ -1,0 +1,112 @@
+"""``scmreader discover URL [--out DIR] [--state FILE] [--json]``: read a file or glob in
+every repository a discovery URL matches (see :meth:`UrlReaders.discover`).
+
+Prints one line per result (``status url``), or with ``--json`` one JSON object per line;
+``--out`` writes each added, changed or unchanged file to ``DIR/<repository>/<path>``;
+``--state`` reads the previous run's state (when the file exists) and writes the new one,
+so unchanged repositories cost one conditional request each. A progress line shows on a
+terminal. The exit code is a failed listing's, else the first failed repository's, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scmreader.cli._commands import _readers, _write_below, cli_token, print_json, show_summary
+from scmreader.errors import ScmReaderError
+from scmreader.urls import parse_url
+
+if TYPE_CHECKING:
+    from scmreader.readers._discover import DiscoveryResult
+
+
+def add_parser(sub: Any, reading: argparse.ArgumentParser) -> None:
+    """Register the ``discover`` sub-command."""
+    p = sub.add_parser(
+        "discover",
+        parents=[reading],
+        help="read a file or glob in every repository of an owner, group or project",
+    )
+    p.add_argument(
+        "url", metavar="URL", help="e.g. https://github.com/acme/*/blob/-/catalog-info.yaml"
+    )
+    p.add_argument("--out", metavar="DIR", help="write the files below DIR/<repository>/")
+    p.add_argument("--state", metavar="FILE", help="previous run's state; updated afterwards")
+    for kind in ("archived", "forks", "empty", "disabled"):
+        p.add_argument(f"--include-{kind}", action="store_true", help=f"also read {kind} ones")
+    p.set_defaults(handler="discover")
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Run the discovery; see the module docstring."""
+    from scmreader.readers._discover import load_state
+
+    readers = _readers(args)
+    progress = _progress if show_summary(args) else None
+    run = readers.discover(
+        args.url,
+        include_archived=args.include_archived,
+        include_forks=args.include_forks,
+        include_empty=args.include_empty,
+        include_disabled=args.include_disabled,
+        state=load_state(args.state) if args.state else None,
+        token=cli_token(args),
+        progress=progress,
+    )
+    out = Path(args.out) if args.out else None
+    code = 0
+    for result in run:
+        if out is not None and result.status in ("added", "changed", "unchanged"):
+            _write_below(out, f"{result.repository}/{_repo_path(result)}", result.content())
+        if result.error is not None and not code:
+            code = getattr(result.error, "exit_code", 1)
+        if args.json:
+            print_json(_record(result))
+        else:
+            print(f"{result.status:9} {result.url}", flush=True)
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.state:
+        run.save_state(args.state)
+    s = run.summary
+    if show_summary(args):
+        print(
+            f"{s.repositories} repositories: {s.added} added, {s.changed} changed, "
+            f"{s.unchanged} unchanged, {s.removed} removed, {s.missing} without the path, "
+            f"{s.errors} failed",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _record(result: DiscoveryResult) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "repository": result.repository,
+        "branch": result.branch,
+        "url": result.url,
+        "etag": result.etag,
+        "status": result.status,
+    }
+    if isinstance(result.error, ScmReaderError):
+        record["error"] = {"type": type(result.error).__name__, "message": str(result.error)}
+    elif result.error is not None:
+        record["error"] = {"type": type(result.error).__name__, "message": "unexpected error"}
+    return record
+
+
+def _repo_path(result: DiscoveryResult) -> str:
+    """The file's path inside its repository, read back from its URL (after the branch)."""
+    parsed = parse_url(result.url)
+    path = parsed.path
+    marker = f"/{result.branch}/" if result.branch else ""
+    if marker and marker in path:
+        return path.split(marker, 1)[1]
+    query = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p)
+    return query.get("path", "").strip("/") or path.rsplit("/", 1)[-1]
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rdiscover: {done}/{total} repositories", end="", file=sys.stderr, flush=True)
