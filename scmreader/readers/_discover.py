@@ -119,7 +119,11 @@ class DiscoveryRun:
         target = self._target
         repos = list(
             self._reader.list_repositories(
-                target.owner, target.repo, kinds=self._kinds, token=self._token
+                target.owner,
+                target.repo,
+                kinds=self._kinds,
+                token=self._token,
+                origin=target.origin,
             )
         )
         self.summary.repositories = len(repos)

@@ -308,11 +308,12 @@ class GitHostReader(BaseUrlReader):
         """Parse a discovery URL (wildcards allowed in owner and repository segments)."""
         raise InvalidUrlError(f"{self.service} has no repository listing in scmreader yet.")
 
-    def _list_owner(self, owner: str, token: str | None) -> Iterable[Repository]:
-        """Every repository of the literal ``owner`` (all pages)."""
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterable[Repository]:
+        """Every repository of the literal ``owner`` (all pages); ``origin`` is the
+        discovery URL's, for hosts whose API lives on the browse origin (Azure)."""
         raise InvalidUrlError(f"{self.service} has no repository listing in scmreader yet.")
 
-    def _list_owners(self, token: str | None) -> Iterable[str]:
+    def _list_owners(self, token: str | None, origin: str) -> Iterable[str]:
         """Every owner the credentials can see (for owner wildcards)."""
         raise InvalidUrlError(
             f"{self.service} cannot list owners: write the owner without wildcards."
@@ -334,18 +335,20 @@ class GitHostReader(BaseUrlReader):
         *,
         kinds: Kinds | None = None,
         token: str | None = None,
+        origin: str = "",
     ) -> Iterator[Repository]:
         """The repositories whose owner and name match the fnmatch patterns ``owner`` and
-        ``repo``; archived, forked, empty and disabled ones only when ``kinds`` says so."""
+        ``repo``; archived, forked, empty and disabled ones only when ``kinds`` says so.
+        ``origin``: the browse origin the owner was written on (``scheme://host``)."""
         kinds = kinds or Kinds()
         if not is_pattern(owner):
             owners: Iterable[str] = [owner]
         elif self.recursive_owners:
             owners = [literal_prefix(owner)]
         else:
-            owners = (o for o in self._list_owners(token) if matches(o, owner))
+            owners = (o for o in self._list_owners(token, origin) if matches(o, owner))
         for one in owners:
-            for found in self._list_owner(one, token):
+            for found in self._list_owner(one, token, origin):
                 nested = self.recursive_owners and matches(found.owner, f"{owner}/*")
                 owned = nested or matches(found.owner, owner)
                 if owned and matches(found.name, repo) and kinds.keeps(found):

@@ -243,7 +243,7 @@ class BitbucketServerUrlReader(GitHostReader):
             origin=parsed.origin,
         )
 
-    def _list_owners(self, token: str | None) -> Iterator[str]:
+    def _list_owners(self, token: str | None, origin: str) -> Iterator[str]:
         # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-project/
         loc = self._listing_location(self._config.api_base_url, self._auth(token))
         params = SearchParams()
@@ -252,7 +252,7 @@ class BitbucketServerUrlReader(GitHostReader):
             if isinstance(item, dict) and isinstance(item.get("key"), str):
                 yield str(item["key"])
 
-    def _list_owner(self, owner: str, token: str | None) -> Iterator[Repository]:
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
         # .../api-group-project/ (get repositories for a project), paged by nextPageStart
         endpoint = f"{self._config.api_base_url}/projects/{encode_uri_component(owner)}/repos"
         loc = self._listing_location(endpoint, self._auth(token))

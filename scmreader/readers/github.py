@@ -346,7 +346,7 @@ class GithubUrlReader(GitHostReader):
             )
         return target
 
-    def _list_owner(self, owner: str, token: str | None) -> Iterator[Repository]:
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
         # https://docs.github.com/en/rest/repos/repos#list-organization-repositories, and for
         # users .../repos#list-repositories-for-a-user; Link-paginated, per_page up to 100.
         api = self._require_api("list repositories")

@@ -376,7 +376,7 @@ class GitlabUrlReader(GitHostReader):
             )
         return replace(target, owner=owner, origin=target.origin + self._relative)
 
-    def _list_owner(self, owner: str, token: str | None) -> Iterator[Repository]:
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
         # https://docs.gitlab.com/ee/api/groups.html#list-projects
         loc = self._listing_location(f"{self._config.base_url}/{owner}", self._auth(token))
         params = SearchParams()
