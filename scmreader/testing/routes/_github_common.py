@@ -431,10 +431,10 @@ def _repo_json(state: GithubState, request: FakeRequest, repo: FakeRepo) -> dict
 def _size_kib(repo: FakeRepo) -> int:
     """GitHub's ``size`` (KiB, at least 1 once anything is pushed; 0 for an empty one)."""
     try:
-        files = repo.files()
+        entries = repo.tree(None)
     except UnknownRefError:
         return 0
-    return max(1, sum(len(b) for b in files.values()) // 1024)
+    return max(1, sum(e.size or 0 for e in entries) // 1024)
 
 
 def _resolve(repo: FakeRepo, ref: str | None) -> str | None:
