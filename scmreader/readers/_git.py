@@ -354,6 +354,25 @@ class GitHostReader(BaseUrlReader):
                 if owned and matches(found.name, repo) and kinds.keeps(found):
                     yield found
 
+    def _owner_pages(
+        self,
+        listings: list[str],
+        loc: GitLocation,
+        read: Callable[[requests.Response, Any, str], Page],
+    ) -> Iterator[Any]:
+        """The items of the first of ``listings`` the host knows (an organisation's
+        listing, then a user's: both answer 404 for the other kind of owner)."""
+        for i, listing in enumerate(listings):
+            started = False
+            try:
+                for item in self._pages(listing, loc, read):
+                    started = True
+                    yield item
+                return
+            except NotFoundError:
+                if started or i == len(listings) - 1:
+                    raise
+
     def _link_page(self, api_base: str) -> Callable[[requests.Response, Any, str], Page]:
         """A page reader for listings paginated by ``Link: rel="next"`` (GitHub, Gitea)."""
 

@@ -75,6 +75,25 @@ class Kinds:
         )
 
 
+def repository_from_api(item: object, owner: str) -> Repository | None:
+    """A repository of a GitHub-shaped listing (GitHub, Gitea: ``name``, ``full_name``,
+    ``default_branch``, ``archived``, ``fork``, ``disabled``, and ``empty`` or a ``size`` of
+    0 for an empty one); None for an item without a name."""
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        return None
+    full = str(item.get("full_name") or f"{owner}/{item['name']}")
+    empty = item["empty"] if "empty" in item else item.get("size") == 0
+    return Repository(
+        owner=full.rpartition("/")[0] or owner,
+        name=str(item["name"]),
+        default_branch=str(item.get("default_branch") or ""),
+        archived=bool(item.get("archived")),
+        fork=bool(item.get("fork")),
+        disabled=bool(item.get("disabled")),
+        empty=bool(empty),
+    )
+
+
 def is_pattern(segment: str) -> bool:
     """Whether ``segment`` holds fnmatch wildcards (``*``, ``?``, ``[...]``)."""
     return any(c in segment for c in "*?[")

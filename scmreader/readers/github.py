@@ -61,7 +61,13 @@ from scmreader.readers._git import (
     browse_parts,
     folder_may_match,
 )
-from scmreader.readers._listing import DiscoveryTarget, Repository, is_pattern, split_browse
+from scmreader.readers._listing import (
+    DiscoveryTarget,
+    Repository,
+    is_pattern,
+    repository_from_api,
+    split_browse,
+)
 from scmreader.readers.base import (
     ReaderContext,
     ReaderFactory,
@@ -86,6 +92,7 @@ if TYPE_CHECKING:
     from scmreader.readers.tree import TreeResponseFactory
 
 _API_ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+_LIST_PAGE = 100  # repositories per listing page (GitHub's maximum)
 _RAW_ACCEPT = "application/vnd.github.v3.raw"
 _SHA_ACCEPT = "application/vnd.github.sha"
 _RATE_LIMIT_HINT = (
@@ -355,30 +362,14 @@ class GithubUrlReader(GitHostReader):
             self._auth(self._credentials(f"https://{self._config.host}/{owner}", token)),
         )
         name = encode_uri_component(owner)
-        started = False
-        try:
-            for repo in self._repos(f"{api}/orgs/{name}/repos?type=all&per_page=100", loc, owner):
-                started = True
+        listings = [
+            f"{api}/orgs/{name}/repos?type=all&per_page={_LIST_PAGE}",
+            f"{api}/users/{name}/repos?type=owner&per_page={_LIST_PAGE}",
+        ]
+        for item in self._owner_pages(listings, loc, self._link_page(api)):
+            repo = repository_from_api(item, owner)
+            if repo is not None:
                 yield repo
-        except NotFoundError:
-            if started:
-                raise
-            yield from self._repos(f"{api}/users/{name}/repos?type=owner&per_page=100", loc, owner)
-
-    def _repos(self, listing: str, loc: GitLocation, owner: str) -> Iterator[Repository]:
-        read = self._link_page(self._require_api("list repositories"))
-        for item in self._pages(listing, loc, read):
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                full = str(item.get("full_name") or f"{owner}/{item['name']}")
-                yield Repository(
-                    owner=full.rpartition("/")[0] or owner,
-                    name=str(item["name"]),
-                    default_branch=str(item.get("default_branch") or ""),
-                    archived=bool(item.get("archived")),
-                    fork=bool(item.get("fork")),
-                    disabled=bool(item.get("disabled")),
-                    empty=item.get("size") == 0,  # GitHub's size (KiB) of an empty repository
-                )
 
     def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
         keep = GITHUB_PATH_KEEP

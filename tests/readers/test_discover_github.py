@@ -64,12 +64,7 @@ def test_pagination_over_several_pages(host: FakeScmHost, readers: UrlReaders, m
     host.clear_requests()
     import scmreader.readers.github as module
 
-    source = module.GithubUrlReader._repos
-
-    def small_pages(self: Any, listing: str, loc: Any, owner: str) -> Any:
-        return source(self, listing.replace("per_page=100", "per_page=10"), loc, owner)
-
-    monkeypatch.setattr(module.GithubUrlReader, "_repos", small_pages)
+    monkeypatch.setattr(module, "_LIST_PAGE", 10)
     names = [r.name for r in reader.list_repositories("acme", "service-*")]  # type: ignore[attr-defined]
     assert names == sorted(names) and len(names) == 33
     assert len(host.requests_to(r"/api/v3/orgs/acme/repos")) == 4  # 10+10+10+5 (Link next)
