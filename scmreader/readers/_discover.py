@@ -124,6 +124,7 @@ class DiscoveryRun:
                 kinds=self._kinds,
                 token=self._token,
                 origin=target.origin,
+                project=target.project,
             )
         )
         self.summary.repositories = len(repos)

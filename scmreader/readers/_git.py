@@ -336,10 +336,12 @@ class GitHostReader(BaseUrlReader):
         kinds: Kinds | None = None,
         token: str | None = None,
         origin: str = "",
+        project: str = "*",
     ) -> Iterator[Repository]:
         """The repositories whose owner and name match the fnmatch patterns ``owner`` and
         ``repo``; archived, forked, empty and disabled ones only when ``kinds`` says so.
-        ``origin``: the browse origin the owner was written on (``scheme://host``)."""
+        ``origin``: the browse origin the owner was written on (``scheme://host``);
+        ``project``: a pattern for the project inside the owner (Bitbucket Cloud)."""
         kinds = kinds or Kinds()
         if not is_pattern(owner):
             owners: Iterable[str] = [owner]
@@ -351,7 +353,8 @@ class GitHostReader(BaseUrlReader):
             for found in self._list_owner(one, token, origin):
                 nested = self.recursive_owners and matches(found.owner, f"{owner}/*")
                 owned = nested or matches(found.owner, owner)
-                if owned and matches(found.name, repo) and kinds.keeps(found):
+                in_project = project == "*" or matches(found.project, project)
+                if owned and in_project and matches(found.name, repo) and kinds.keeps(found):
                     yield found
 
     def _owner_pages(

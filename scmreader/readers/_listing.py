@@ -30,6 +30,8 @@ class Repository:
     fork: bool = False
     disabled: bool = False
     empty: bool = False
+    #: The project inside the owner where the host has one (Bitbucket Cloud), else ''.
+    project: str = ""
 
     @property
     def full_name(self) -> str:
@@ -49,6 +51,8 @@ class DiscoveryTarget:
     path: str
     #: ``scheme://host[:port]`` of the URL (result URLs are built on it).
     origin: str = ""
+    #: A pattern for :attr:`Repository.project` (Bitbucket Cloud's projects).
+    project: str = "*"
 
     @property
     def default_branch(self) -> bool:
