@@ -601,10 +601,12 @@ class GitHostReader(BaseUrlReader):
         first: str,
         loc: GitLocation,
         read: Callable[[requests.Response, Any, str], Page],
+        parse: Callable[[requests.Response], Any] = parse_json,
     ) -> Iterator[Any]:
         """The items of a paginated listing: ``read(response, body, url)`` gives one page's
-        items and the next URL. Stops with UpstreamError after ``max_pages`` pages or when
-        the host links a page already read (its pagination loops)."""
+        items and the next URL (``parse`` reads the body). Stops with UpstreamError after
+        ``max_pages`` pages or when the host links a page already read (its pagination
+        loops)."""
         seen: set[str] = set()
         next_url: str | None = first
         while next_url is not None:
@@ -618,7 +620,7 @@ class GitHostReader(BaseUrlReader):
             seen.add(next_url)
             response = self._get(next_url, loc)
             self._check(response, loc.url)
-            page = read(response, parse_json(response), next_url)
+            page = read(response, parse(response), next_url)
             yield from page.items
             next_url = page.next
 

@@ -35,8 +35,8 @@ class Repository:
 
     @property
     def full_name(self) -> str:
-        """``owner/name``."""
-        return f"{self.owner}/{self.name}"
+        """``owner/name`` (``name`` alone for a top-level Gerrit project)."""
+        return f"{self.owner}/{self.name}" if self.owner else self.name
 
 
 @dataclass(frozen=True)
