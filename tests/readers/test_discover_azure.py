@@ -4,6 +4,7 @@ project and repository wildcards, default branches, skipped kinds, state."""
 from __future__ import annotations
 
 import pytest
+from discover_support import counts, rediscover
 
 from scmreader.errors import InvalidUrlError, NotFoundError
 from scmreader.readers import UrlReaders
@@ -83,14 +84,8 @@ def test_skipped_kinds_errors_and_bad_urls(host: FakeScmHost, readers: UrlReader
 
 def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     url = f"{host.base_url}/org/shop"
-    first = readers.discover(url)
-    list(first)
-    host.repo("org/shop/svc-1").commit({"catalog-info.yaml": "name: one\n"})
-    host.clear_requests()
-    again = readers.discover(url, state=first.state)
-    results = {r.repository: r for r in again}
-    s = again.summary
-    assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 4, 0)
+    again, results = rediscover(readers, host, url, "org/shop/svc-1", "name: one\n")
+    assert counts(again) == (0, 1, 4, 0)
     items = host.requests_to(r"/items$")
     assert len(items) == 6  # one conditional request per listed repository
     assert sum(1 for r in items if r.headers.get("If-None-Match")) == 5

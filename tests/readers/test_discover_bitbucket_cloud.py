@@ -4,6 +4,7 @@ workspace/project/repos target and the browse form, "next" pages, kinds, state."
 from __future__ import annotations
 
 import pytest
+from discover_support import counts, rediscover
 
 from scmreader.errors import InvalidUrlError, NotFoundError
 from scmreader.readers import UrlReaders
@@ -69,14 +70,8 @@ def test_default_branch_pages_errors(host: FakeScmHost, readers: UrlReaders):
 
 def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     url = f"{WEB}/workspaces/acme/projects/*/repos/*"
-    first = readers.discover(url)
-    list(first)
-    host.repo("acme/svc-5").commit({"catalog-info.yaml": "name: five\n"})
-    host.clear_requests()
-    again = readers.discover(url, state=first.state)
-    results = {r.repository: r for r in again}
-    s = again.summary
-    assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 6, 0)
+    again, results = rediscover(readers, host, url, "acme/svc-5", "name: five\n")
+    assert counts(again) == (0, 1, 6, 0)
     assert results["acme/svc-5"].content() == b"name: five\n"
     files = host.requests_to(r"/src/[^/]+/catalog-info\.yaml$")
     assert len(files) == 9  # one (conditional) request per listed repository

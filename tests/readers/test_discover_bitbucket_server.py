@@ -4,6 +4,7 @@ browse form, project wildcards, paging by nextPageStart, skipped kinds, state.""
 from __future__ import annotations
 
 import pytest
+from discover_support import counts, rediscover
 
 from scmreader.errors import NotFoundError
 from scmreader.readers import UrlReaders
@@ -77,14 +78,8 @@ def test_skipped_kinds_explicit_branch_and_errors(host: FakeScmHost, readers: Ur
 
 def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     url = f"{host.base_url}/projects/PROJ/repos/service-*/catalog-info.yaml"
-    first = readers.discover(url)
-    list(first)
-    host.repo("proj/service-2").commit({"catalog-info.yaml": "name: new\n"})
-    host.clear_requests()
-    again = readers.discover(url, state=first.state)
-    results = {r.repository: r for r in again}
-    s = again.summary
-    assert (s.added, s.changed, s.unchanged, s.removed, s.missing) == (0, 1, 5, 0, 1)
+    again, results = rediscover(readers, host, url, "proj/service-2", "name: new\n")
+    assert counts(again) == (0, 1, 5, 0) and again.summary.missing == 1
     raw = host.requests_to(r"/raw/")
     assert sorted(r.path.split("/")[7] for r in raw) == ["service-2", "service-bare"]
     assert results["PROJ/service-2"].content() == b"name: new\n"

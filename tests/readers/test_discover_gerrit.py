@@ -4,6 +4,7 @@ n/S paging (``)]}'`` bodies), wildcards in folders and names, HEAD, kinds, state
 from __future__ import annotations
 
 import pytest
+from discover_support import counts, rediscover
 
 import scmreader.readers.gerrit as gerrit_reader
 from scmreader.errors import InvalidUrlError
@@ -71,14 +72,8 @@ def test_head_pages_kinds_and_errors(host: FakeScmHost, readers: UrlReaders, mon
 
 def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     url = f"{gitiles(host)}/apps/svc-*/+/HEAD/catalog-info.yaml"
-    first = readers.discover(url)
-    list(first)
-    host.repo("apps/svc-1").commit({"catalog-info.yaml": "name: one\n"})
-    host.clear_requests()
-    again = readers.discover(url, state=first.state)
-    results = {r.repository: r for r in again}
-    s = again.summary
-    assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 5, 0)
+    again, results = rediscover(readers, host, url, "apps/svc-1", "name: one\n")
+    assert counts(again) == (0, 1, 5, 0)
     assert results["apps/svc-1"].content() == b"name: one\n"
     contents = host.requests_to(r"/files/catalog-info\.yaml/content$")
     assert len(contents) == 2  # the changed file and the repository without it

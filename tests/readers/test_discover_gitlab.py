@@ -4,6 +4,7 @@ default branches, skipped kinds, several pages, missing files, re-discovery with
 from __future__ import annotations
 
 import pytest
+from discover_support import counts, rediscover
 
 from scmreader.errors import InvalidUrlError, NotFoundError
 from scmreader.readers import UrlReaders
@@ -78,14 +79,8 @@ def test_listing_errors(host: FakeScmHost, readers: UrlReaders):
 
 def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     url = f"{host.base_url}/acme/blob/*/catalog-info.yaml"
-    first = readers.discover(url)
-    list(first)
-    host.repo("acme/svc-3").commit({"catalog-info.yaml": "name: changed\n"})
-    host.clear_requests()
-    again = readers.discover(url, state=first.state)
-    results = {r.repository: r for r in again}
-    s = again.summary
-    assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 8, 0)
+    again, results = rediscover(readers, host, url, "acme/svc-3", "name: changed\n")
+    assert counts(again) == (0, 1, 8, 0)
     assert results["acme/svc-3"].content() == b"name: changed\n"
     versions = host.requests_to(r"/repository/files/catalog-info\.yaml$")
     downloads = host.requests_to(r"/repository/files/catalog-info\.yaml/raw$")

@@ -4,6 +4,7 @@ repository wildcards, default branches, skipped kinds, failures, state."""
 from __future__ import annotations
 
 import pytest
+from discover_support import counts, rediscover
 
 from scmreader.errors import InvalidUrlError
 from scmreader.readers import UrlReaders
@@ -59,14 +60,8 @@ def test_pages_kinds_errors(host: FakeScmHost, readers: UrlReaders):
 
 def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     url = hr.browse_url(host, f"{SCOPE}/*", "-", "catalog-info.yaml")
-    first = readers.discover(url)
-    list(first)
-    host.repo(f"{SCOPE}/svc-3").commit({"catalog-info.yaml": "name: three\n"})
-    host.clear_requests()
-    again = readers.discover(url, state=first.state)
-    results = {r.repository: r for r in again}
-    s = again.summary
-    assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 4, 0)
+    again, results = rediscover(readers, host, url, f"{SCOPE}/svc-3", "name: three\n")
+    assert counts(again) == (0, 1, 4, 0)
     assert results[f"{SCOPE}/svc-3"].content() == b"name: three\n"
     raw = host.requests_to(r"/\+/raw/catalog-info\.yaml$")
     assert len(raw) == 6  # one conditional request per listed repository

@@ -272,12 +272,7 @@ def _api(
         if private and not valid:
             return FakeResponse.text(_SIGN_IN, 203, content_type="text/html; charset=utf-8")
         if valid is False:
-            return _error(
-                401,
-                "TF400813",
-                "The user is not authorized to access this resource.",
-                "UnauthorizedRequestException",
-            )
+            return _unauthorized()
         if target is None:
             return _error(
                 404,
@@ -294,6 +289,15 @@ def _api(
     return wrapped
 
 
+def _unauthorized() -> FakeResponse:
+    return _error(
+        401,
+        "TF400813",
+        "The user is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+    )
+
+
 def _list_repositories(host: FakeScmHost, state: AzureState, request: FakeRequest) -> FakeResponse:
     refused = _version_out_of_range(state, request.query.get("api-version", ""))
     if refused is not None:
@@ -301,12 +305,7 @@ def _list_repositories(host: FakeScmHost, state: AzureState, request: FakeReques
     org, project = request.params["org"], request.params.get("project")
     valid = _credential(state, request, org)
     if valid is False:
-        return _error(
-            401,
-            "TF400813",
-            "The user is not authorized to access this resource.",
-            "UnauthorizedRequestException",
-        )
+        return _unauthorized()
     with state._lock:
         private = set(state.private)
     found: list[tuple[str, FakeRepo]] = []

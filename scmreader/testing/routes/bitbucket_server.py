@@ -184,11 +184,7 @@ def _guarded(
     def wrapped(request: FakeRequest) -> FakeResponse:
         who = state.identify(request)
         if who == "unknown":
-            return _error(
-                401,
-                "Authentication failed. Please check your credentials and try again.",
-                "auth.IncorrectPasswordAuthenticationException",
-            )
+            return _bad_credentials()
         project, slug = request.params["p"], request.params["r"]
         repo = host.get_repo(f"{project}/{slug}")
         if repo is None:
@@ -210,6 +206,14 @@ def _guarded(
     return wrapped
 
 
+def _bad_credentials() -> FakeResponse:
+    return _error(
+        401,
+        "Authentication failed. Please check your credentials and try again.",
+        "auth.IncorrectPasswordAuthenticationException",
+    )
+
+
 def _listing(
     host: FakeScmHost,
     state: BitbucketServerState,
@@ -218,11 +222,7 @@ def _listing(
     def wrapped(request: FakeRequest) -> FakeResponse:
         who = state.identify(request)
         if who == "unknown":
-            return _error(
-                401,
-                "Authentication failed. Please check your credentials and try again.",
-                "auth.IncorrectPasswordAuthenticationException",
-            )
+            return _bad_credentials()
         return handler(host, state, request, who == "known")
 
     return wrapped
