@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
+from scmreader.errors import InputError, InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.readers import UrlReaders
 from scmreader.testing import FakeScmHost
 from scmreader.testing.messages import FakeResponse
@@ -154,3 +154,24 @@ def test_rediscovery_with_state_downloads_nothing(host: FakeScmHost, readers: Ur
     assert len(conditional) == 33  # all but the new repository and the one without the file
     unchanged = results[f"{host.base_url}/acme/service-09/blob/main/catalog-info.yaml"]
     assert unchanged.status == "unchanged" and unchanged.content() == b"name: s9\n"
+
+
+def test_glob_rediscovery_reports_removed_files(host: FakeScmHost, readers: UrlReaders):
+    host.repo("acme/service-03").commit({"docs/a/catalog-info.yaml": "name: a\n"})
+    url = f"{host.base_url}/acme/service-0[3-4]/blob/-/**/catalog-info.yaml"
+    first = readers.discover(url)
+    list(first)
+    host.repo("acme/service-03").commit(delete=["docs/a/catalog-info.yaml"])
+    host.clear_requests()
+    again = readers.discover(url, state=first.state)
+    results = {r.url: r for r in again}
+    s = again.summary
+    assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 1, 1)
+    gone = results[f"{host.base_url}/acme/service-03/blob/main/docs/a/catalog-info.yaml"]
+    assert gone.status == "removed"
+    with pytest.raises(InputError, match="was removed"):
+        gone.content()
+    # the unchanged repository cost one conditional commit lookup, nothing else
+    assert [r.path for r in host.requests if "service-04" in r.path] == [
+        "/api/v3/repos/acme/service-04/commits/main"
+    ]
