@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scmreader.testing.caches import TestCache, TestCaches
     from scmreader.testing.exceptions import FakeHostError, UnknownPathError, UnknownRefError
     from scmreader.testing.faults import Faults, FaultStep
     from scmreader.testing.messages import (
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from scmreader.testing.server import FakeScmHost, FakeScmHostFactory, available_providers
 
 _LAZY = {
+    "TestCache": "scmreader.testing.caches",
+    "TestCaches": "scmreader.testing.caches",
     "FakeHostError": "scmreader.testing.exceptions",
     "UnknownPathError": "scmreader.testing.exceptions",
     "UnknownRefError": "scmreader.testing.exceptions",
@@ -73,6 +76,8 @@ __all__ = [
     "FileSpec",
     "Headers",
     "RecordedRequest",
+    "TestCache",
+    "TestCaches",
     "TreeEntry",
     "UnknownPathError",
     "UnknownRefError",
