@@ -1,0 +1,175 @@
+"""scmreader.dask on a real LocalCluster (worker processes) against FakeScmHost's GitHub,
+with a real Redis as the response cache the workers share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from distributed import Client, LocalCluster
+
+import scmreader.dask
+from scmreader.dask import ReadResult, read_bag, read_many
+from scmreader.errors import (
+    InvalidUrlError,
+    NotAllowedError,
+    NotFoundError,
+    NotModifiedError,
+)
+from scmreader.readers import UrlReaders
+from scmreader.testing import FakeScmHost, TestCaches
+from scmreader.testing.routes import github as github_routes
+
+TOKEN = "ghp_daskWorkersToken000000000000000001"
+REPOS = [f"platform/service-{n:02d}" for n in range(12)]
+caches = TestCaches.create(ids=["redis"])
+
+
+def catalog(repo: str) -> bytes:
+    name = repo.split("/")[1]
+    return (
+        f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n".encode()
+    )
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[FakeScmHost]:
+    with FakeScmHost(providers=["github"]) as host:
+        for repo in REPOS:
+            host.add_repo(repo, {"catalog-info.yaml": catalog(repo), "README.md": "# svc\n"})
+        state = github_routes.github(host)
+        state.add_token(TOKEN)
+        for repo in REPOS:
+            state.make_private(repo)
+        yield host
+
+
+def app_config(host: FakeScmHost, cache: dict[str, object] | None = None) -> dict[str, object]:
+    entry = github_routes.integration_config(host, token=TOKEN)
+    config: dict[str, object] = {"integrations": {"github": [entry]}}
+    if cache is not None:
+        config["scmreader"] = {"cache": cache}
+    return config
+
+
+def file_url(host: FakeScmHost, repo: str, path: str = "catalog-info.yaml") -> str:
+    return f"{host.base_url}/{repo}/blob/main/{path}"
+
+
+def test_results_in_input_order_with_a_typed_error_per_url(
+    client: Client, github: FakeScmHost
+) -> None:
+    urls = [
+        file_url(github, REPOS[3]),
+        file_url(github, REPOS[0], "missing.yaml"),
+        file_url(github, REPOS[0]),
+        "https://unconfigured.example.com/o/r/blob/main/catalog-info.yaml",
+        file_url(github, REPOS[3]),  # duplicates are read and reported at their place
+        "https://github.com/o/r/blob/main/a b\x00.yaml",
+        file_url(github, REPOS[7], "README.md"),
+    ]
+    results = read_many(client, urls, config=app_config(github), partition_size=2)
+    assert [r.url for r in results] == urls
+    assert [type(r.error) for r in results] == [
+        type(None),
+        NotFoundError,
+        type(None),
+        NotAllowedError,
+        type(None),
+        InvalidUrlError,
+        type(None),
+    ]
+    assert [r.value for r in results if r.ok] == [
+        catalog(REPOS[3]),
+        catalog(REPOS[0]),
+        catalog(REPOS[3]),
+        b"# svc\n",
+    ]
+    assert all(r.etag for r in results if r.ok)
+    not_found = results[1].error
+    assert isinstance(not_found, NotFoundError) and not_found.status == 404
+    assert "missing.yaml" in str(not_found)
+    assert all(TOKEN not in repr(r) + str(r.error) for r in results)
+
+
+def test_etags_of_an_earlier_read_give_not_modified_results(
+    client: Client, github: FakeScmHost
+) -> None:
+    urls = [file_url(github, repo) for repo in REPOS[:6]]
+    first = read_many(client, urls, config=app_config(github))
+    etags = {r.url: r.etag for r in first if r.etag}
+    assert len(etags) == 6
+    etags.pop(urls[2])  # no etag for this one: read again
+    again = read_many(client, urls, config=app_config(github), etags=etags)
+    assert [type(r.error) for r in again] == [NotModifiedError] * 2 + [type(None)] + [
+        NotModifiedError
+    ] * 3
+    assert again[2].value == catalog(REPOS[2])
+    modified = again[0].error
+    assert isinstance(modified, NotModifiedError) and modified.etag == etags[urls[0]]
+
+
+def test_workers_share_the_redis_cache_and_build_their_readers_once(
+    client: Client, github: FakeScmHost
+) -> None:
+    """A cold pass in this process fills Redis; the cluster's warm pass downloads nothing."""
+    config = app_config(github, caches.init("redis").config)
+    urls = [file_url(github, repo) for repo in REPOS]
+    state = github_routes.github(github)
+
+    cold_readers = UrlReaders.default(config)
+    assert [cold_readers.read(u) for u in urls] == [catalog(r) for r in REPOS]
+    github.clear_requests()
+    remaining = state.rate_remaining
+    built_before = client.run(scmreader.dask.worker_readers_built)
+
+    for _ in range(2):
+        warm = read_many(client, urls, config=config, partition_size=3)
+        assert [r.value for r in warm] == [catalog(r) for r in REPOS]
+
+    contents = github.requests_to("/contents/")
+    assert len(contents) == 2 * len(REPOS)
+    assert all(r.headers.get("If-None-Match") for r in contents)  # every one conditional
+    assert state.rate_remaining == remaining  # GitHub answered 304 (free) to every one
+    built = client.run(scmreader.dask.worker_readers_built)
+    grown = [built[w] - built_before[w] for w in built]
+    assert sorted(grown) == [1, 1]  # 8 tasks, 2 processes, one UrlReaders each
+
+
+def test_read_bag_chains_with_dask_steps(client: Client, github: FakeScmHost) -> None:
+    urls = [file_url(github, repo) for repo in REPOS[:5]]
+    names = (
+        read_bag(urls, config=app_config(github), partition_size=2)
+        .filter(lambda r: r.ok)
+        .map(lambda r: r.value.decode().rsplit("name: ", 1)[1].strip())
+    )
+    assert client.compute(names).result() == [r.split("/")[1] for r in REPOS[:5]]
+
+
+def test_empty_input_and_bad_partition_size(client: Client) -> None:
+    assert read_many(client, [], config={}) == []
+    with pytest.raises(ValueError, match="partition_size"):
+        read_bag(["https://github.com/o/r/blob/main/x"], config={}, partition_size=0)
+
+
+def test_result_repr_leaves_the_content_out() -> None:
+    result = ReadResult("https://github.com/o/r/blob/main/x", b"secret: value\n", '"e"')
+    assert "secret" not in repr(result) and "bytes=14" in repr(result)
+    failed = ReadResult("u", error=NotFoundError("gone", status=404))
+    assert not failed.ok and "error=NotFoundError" in repr(failed)
