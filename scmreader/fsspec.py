@@ -42,7 +42,7 @@ from scmreader.errors import (
 
 try:
     from fsspec.spec import AbstractFileSystem
-except ImportError:  # pragma: no cover - exercised only without the extra
+except ImportError:
     raise ConfigError(
         "scmreader.fsspec needs fsspec; install it with pip install 'scmreader[fsspec]'."
     ) from None

@@ -173,3 +173,13 @@ def test_result_repr_leaves_the_content_out() -> None:
     assert "secret" not in repr(result) and "bytes=14" in repr(result)
     failed = ReadResult("u", error=NotFoundError("gone", status=404))
     assert not failed.ok and "error=NotFoundError" in repr(failed)
+
+
+def test_without_dask_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from scmreader.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "dask.bag", None)
+    with pytest.raises(ConfigError, match=r"pip install 'scmreader\[dask\]'"):
+        read_bag(["https://github.com/o/r/blob/main/x"], config={})

@@ -292,3 +292,15 @@ def test_bad_scheme_and_missing_host() -> None:
         ScmFileSystem({}, scheme="ftp", skip_instance_cache=True)
     with pytest.raises(InputError, match="has no host"):
         ScmFileSystem({}, skip_instance_cache=True).url("scm://")
+
+
+def test_without_fsspec_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+
+    from scmreader.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "fsspec.spec", None)
+    monkeypatch.delitem(sys.modules, "scmreader.fsspec")
+    with pytest.raises(ConfigError, match=r"pip install 'scmreader\[fsspec\]'"):
+        importlib.import_module("scmreader.fsspec")
