@@ -103,9 +103,12 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
         if scheme not in ("https", "http"):
             raise InputError(f"scheme must be 'https' or 'http', not {scheme!r}.")
         if readers is None:
+            from scmreader.config import load_config
             from scmreader.readers import UrlReaders
 
-            readers = UrlReaders.default(config)  # type: ignore[arg-type]
+            if isinstance(config, str | os.PathLike):
+                config = load_config(config)
+            readers = UrlReaders.default(config)
         self.readers = readers
         self.scheme = scheme
         self._token = token
@@ -113,13 +116,10 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
     # --- paths and URLs ------------------------------------------------------------------
 
     @classmethod
-    def _strip_protocol(cls, path: Any) -> str:
-        text = str(path[0] if isinstance(path, list | tuple) else path)
-        for prefix in ("scm://", "scm::", "scm:"):
-            if text.startswith(prefix):
-                text = text[len(prefix) :]
-                break
-        return text.strip("/")
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        return str(path).removeprefix("scm://").strip("/")
 
     def url(self, path: str) -> str:
         """The reader URL of ``path`` (``scm://`` prefix optional)."""

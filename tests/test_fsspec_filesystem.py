@@ -304,3 +304,16 @@ def test_without_fsspec_the_error_says_how_to_install_it(monkeypatch: pytest.Mon
     monkeypatch.delitem(sys.modules, "scmreader.fsspec")
     with pytest.raises(ConfigError, match=r"pip install 'scmreader\[fsspec\]'"):
         importlib.import_module("scmreader.fsspec")
+
+
+def test_config_from_an_app_config_file(
+    github: FakeScmHost, root: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    entry = github_routes.integration_config(github, token="${GITHUB_TOKEN}")
+    path = tmp_path / "app-config.yaml"
+    path.write_text(yaml.safe_dump({"integrations": {"github": [entry]}}))
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    with fsspec.open(f"scm://{root}/mkdocs.yml", "rb", config=str(path), scheme="http") as f:
+        assert f.read() == FILES["mkdocs.yml"].encode()
