@@ -140,7 +140,7 @@ def test_workers_share_the_redis_cache_and_build_their_readers_once(
     built_before = client.run(scmreader.dask.worker_readers_built)
 
     for _ in range(2):
-        warm = read_many(client, urls, config=config, partition_size=3)
+        warm = read_many(client, urls, config=config, partition_size=1)
         assert [r.value for r in warm] == [catalog(r) for r in REPOS]
 
     contents = github.requests_to("/contents/")
@@ -149,7 +149,7 @@ def test_workers_share_the_redis_cache_and_build_their_readers_once(
     assert state.rate_remaining == remaining  # GitHub answered 304 (free) to every one
     built = client.run(scmreader.dask.worker_readers_built)
     grown = [built[w] - built_before[w] for w in built]
-    assert sorted(grown) == [1, 1]  # 8 tasks, 2 processes, one UrlReaders each
+    assert sorted(grown) == [1, 1]  # 24 tasks, 2 processes, one UrlReaders each
 
 
 def test_read_bag_chains_with_dask_steps(client: Client, github: FakeScmHost) -> None:
