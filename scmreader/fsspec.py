@@ -136,7 +136,10 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
 
     def _list_tree(self, path: str) -> bool:
         """Fill the listings cache for ``path`` and every folder below; False: no files."""
-        found = self.readers.search(f"{self.url(path)}/{_EVERYTHING}", token=self._token)
+        try:
+            found = self.readers.search(f"{self.url(path)}/{_EVERYTHING}", token=self._token)
+        except NotFoundError:  # no such branch or repository: nothing below path either
+            return False
         listings: dict[str, dict[str, dict[str, Any]]] = {}
         for match in found.files:
             file = self._path(match.url)
@@ -164,7 +167,7 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
         if path in self.dircache:
             return folder
         parent = path.rpartition("/")[0]
-        if parent not in self.dircache:  # a listed folder knows its whole subtree
+        if not self._listed(parent):
             if self._list_tree(path):
                 return folder
             if not parent:
@@ -174,6 +177,14 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
             except InputError:  # the parent is above the branch: nothing to list there
                 return None
         return next((e for e in self.dircache.get(parent, []) if e["name"] == path), None)
+
+    def _listed(self, path: str) -> bool:
+        """Whether ``path`` or a folder above it was listed: then its subtree is known."""
+        while path:
+            if path in self.dircache:
+                return True
+            path = path.rpartition("/")[0]
+        return False
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget the listings of ``path``, of the folders above it and below it (all: None)."""
@@ -217,6 +228,27 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
             if response.last_modified_at is not None:
                 entry["last_modified"] = response.last_modified_at
         return entry
+
+    def exists(self, path: str, **kwargs: Any) -> bool:
+        """Whether a file or folder is at ``path`` (from the listings; no file is read).
+
+        A path that no reader can address (above the branch) does not exist; credentials
+        that are refused raise, as they would for any other call.
+        """
+        try:
+            return self._lookup(self._strip_protocol(path)) is not None
+        except InputError:
+            return False
+
+    def isdir(self, path: str) -> bool:
+        """Whether ``path`` is a folder (from the listings)."""
+        entry = self._lookup(self._strip_protocol(path))
+        return entry is not None and entry["type"] == "directory"
+
+    def isfile(self, path: str) -> bool:
+        """Whether ``path`` is a file (from the listings; the file is not read)."""
+        entry = self._lookup(self._strip_protocol(path))
+        return entry is not None and entry["type"] == "file"
 
     def modified(self, path: str) -> Any:
         """The last-modified time of a file, when its host says."""

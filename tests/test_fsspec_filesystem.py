@@ -110,7 +110,11 @@ def test_one_listing_serves_ls_find_glob_and_walk(
     fs.find(f"{root}/components")
     fs.glob(f"{root}/**/*.md")
     list(fs.walk(f"{root}/docs"))
+    assert not fs.exists(f"{root}/docs/guide/missing/deeper.md")
+    assert fs.isdir(f"{root}/components/api") and not fs.isdir(f"{root}/mkdocs.yml")
+    assert fs.isfile(f"{root}/mkdocs.yml") and not fs.isfile(f"{root}/docs")
     assert len(github.requests_to("/git/trees/")) == 1
+    assert github.requests_to("/contents/") == []  # nothing was read to answer those
     fs.invalidate_cache(f"{root}/docs")
     fs.ls(f"{root}/docs/guide")
     assert len(github.requests_to("/git/trees/")) == 2
@@ -194,6 +198,7 @@ def test_paths_above_the_branch_say_which_form_to_use(
 ) -> None:
     with pytest.raises(InvalidUrlError, match="<owner>/<repo>/<blob/tree/raw>/<ref>"):
         fs.ls(f"scm://{github.host}/{REPO}")
+    assert not fs.exists(f"scm://{github.host}/{REPO}")
 
 
 def test_cat_open_and_streaming(fs: ScmFileSystem, root: str) -> None:
@@ -317,3 +322,15 @@ def test_config_from_an_app_config_file(
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     with fsspec.open(f"scm://{root}/mkdocs.yml", "rb", config=str(path), scheme="http") as f:
         assert f.read() == FILES["mkdocs.yml"].encode()
+
+
+def test_refused_credentials_are_not_hidden_as_missing_files(
+    github: FakeScmHost, root: str
+) -> None:
+    from scmreader.errors import AuthenticationError
+
+    fs = ScmFileSystem(config(github), scheme="http", token="ghp_revoked", skip_instance_cache=True)
+    for call in (fs.ls, fs.exists, fs.info, fs.cat_file):
+        with pytest.raises(AuthenticationError) as info:
+            call(f"{root}/mkdocs.yml")
+        assert "ghp_revoked" not in str(info.value)
