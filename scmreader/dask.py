@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -80,8 +81,11 @@ class _ConfigSpec:
     config: Config | None
 
 
+#: Configurations whose readers a worker process keeps (the least recently used goes).
+MAX_CONFIGS_PER_WORKER = 8
+
 _lock = threading.Lock()
-_readers: dict[str, UrlReaders] = {}
+_readers: OrderedDict[str, UrlReaders] = OrderedDict()
 _built = 0
 
 
@@ -114,6 +118,9 @@ def _readers_for(spec: _ConfigSpec) -> UrlReaders:
             readers = UrlReaders.default(spec.config)
             _readers[spec.key] = readers
             _built += 1
+            while len(_readers) > MAX_CONFIGS_PER_WORKER:
+                _readers.popitem(last=False)
+        _readers.move_to_end(spec.key)
         return readers
 
 

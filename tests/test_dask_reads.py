@@ -183,3 +183,21 @@ def test_without_dask_the_error_says_how_to_install_it(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "dask.bag", None)
     with pytest.raises(ConfigError, match=r"pip install 'scmreader\[dask\]'"):
         read_bag(["https://github.com/o/r/blob/main/x"], config={})
+
+
+def test_a_process_keeps_readers_for_its_most_recent_configs() -> None:
+    from scmreader.dask import MAX_CONFIGS_PER_WORKER, worker_readers, worker_readers_built
+
+    configs = [
+        {"backend": {"reading": {"allow": [{"host": f"h{n}.example.com"}]}}}
+        for n in range(MAX_CONFIGS_PER_WORKER + 1)
+    ]
+    first = worker_readers(configs[0])
+    assert worker_readers(dict(configs[0])) is first  # equal configs share readers
+    before = worker_readers_built()
+    for config in configs[1:]:
+        worker_readers(config)
+    assert worker_readers_built() == before + MAX_CONFIGS_PER_WORKER
+    assert worker_readers(configs[-1]) is worker_readers(configs[-1])
+    assert worker_readers(configs[0]) is not first  # the oldest was dropped, built again
+    assert worker_readers_built() == before + MAX_CONFIGS_PER_WORKER + 1
