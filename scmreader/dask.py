@@ -178,7 +178,7 @@ def read_bag(
 
 
 def read_many(
-    client: Client,
+    client: Client | None,
     urls: Iterable[str],
     *,
     config: Config | Mapping[str, Any] | str | None = None,
@@ -187,13 +187,18 @@ def read_many(
 ) -> list[ReadResult]:
     """Read every URL on ``client``'s cluster; one :class:`ReadResult` per URL, in order.
 
-    A failing URL never fails the batch: its result carries the typed error. See
-    :func:`read_bag` for the arguments.
+    ``client=None`` runs the tasks on Dask's local thread scheduler in this process
+    (sharing one UrlReaders), for trying things out without a cluster. A failing URL
+    never fails the batch: its result carries the typed error. See :func:`read_bag` for
+    the other arguments.
     """
     urls = list(urls)
     if not urls:
         return []
     bag = read_bag(urls, config=config, etags=etags, partition_size=partition_size)
+    if client is None:
+        local: list[ReadResult] = bag.compute(scheduler="threads")  # type: ignore[no-untyped-call]
+        return local
     future: Any = client.compute(bag)  # type: ignore[no-untyped-call]
     results: list[ReadResult] = future.result()
     return results

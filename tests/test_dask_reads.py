@@ -201,3 +201,12 @@ def test_a_process_keeps_readers_for_its_most_recent_configs() -> None:
     assert worker_readers(configs[-1]) is worker_readers(configs[-1])
     assert worker_readers(configs[0]) is not first  # the oldest was dropped, built again
     assert worker_readers_built() == before + MAX_CONFIGS_PER_WORKER + 1
+
+
+def test_without_a_client_the_tasks_run_on_local_threads(github: FakeScmHost) -> None:
+    urls = [file_url(github, REPOS[1]), file_url(github, REPOS[1], "nope.yaml")]
+    results = read_many(None, urls, config=app_config(github), partition_size=1)
+    assert [(r.url, r.value, type(r.error)) for r in results] == [
+        (urls[0], catalog(REPOS[1]), type(None)),
+        (urls[1], None, NotFoundError),
+    ]
