@@ -334,3 +334,10 @@ def test_refused_credentials_are_not_hidden_as_missing_files(
         with pytest.raises(AuthenticationError) as info:
             call(f"{root}/mkdocs.yml")
         assert "ghp_revoked" not in str(info.value)
+
+
+def test_get_copies_a_folder_to_disk(fs: ScmFileSystem, root: str, tmp_path: Any) -> None:
+    fs.get(f"scm://{root}/docs", str(tmp_path / "docs"), recursive=True)
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md"))
+    assert written == ["docs/guide/setup.md", "docs/index.md", "docs/release notes.md"]
+    assert (tmp_path / "docs/guide/setup.md").read_text() == FILES["docs/guide/setup.md"]
