@@ -7,8 +7,9 @@ A path is a reader URL without its scheme: ``scm://github.com/o/r/blob/main/docs
 reads ``https://github.com/o/r/blob/main/docs/a.md``; whatever form a provider's reader
 accepts (``/-/blob/`` on GitLab, ``/+/refs/heads/`` on Gitiles...) works the same way.
 The scheme is ``https`` unless the filesystem is created with ``scheme="http"`` (loopback
-test hosts). Paths are plain text: a space is a space, and it is percent-encoded in the
-URL.
+test hosts). Paths are plain text: a space is a space, and ``?`` and ``#`` are part of a
+file name; all are percent-encoded in the URL. URLs that need a query (Azure DevOps
+``?path=``, Bitbucket Server ``?at=``) have no ``scm://`` form.
 
     import fsspec
     with fsspec.open("scm://github.com/o/r/blob/main/catalog-info.yaml", "rt",

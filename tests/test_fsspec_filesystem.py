@@ -341,3 +341,33 @@ def test_get_copies_a_folder_to_disk(fs: ScmFileSystem, root: str, tmp_path: Any
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md"))
     assert written == ["docs/guide/setup.md", "docs/index.md", "docs/release notes.md"]
     assert (tmp_path / "docs/guide/setup.md").read_text() == FILES["docs/guide/setup.md"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "key", "ref_path"),
+    [
+        ("gitlab", "gitlab", "-/blob/main"),
+        ("gitea", "gitea", "src/branch/main"),
+    ],
+)
+def test_other_hosts_url_forms_work_the_same(
+    fake_scm_host: FakeScmHost, provider: str, key: str, ref_path: str
+) -> None:
+    import importlib
+
+    host = fake_scm_host
+    host.enable(provider)
+    host.add_repo(REPO, FILES)
+    routes = importlib.import_module(f"scmreader.testing.routes.{provider}")
+    entry = routes.integration_config(host)
+    fs = ScmFileSystem({"integrations": {key: [entry]}}, scheme="http", skip_instance_cache=True)
+    root = f"{host.host}/{REPO}/{ref_path}"
+    assert [p.removeprefix(root + "/") for p in fs.glob(f"scm://{root}/**/catalog-info.yaml")] == [
+        "catalog-info.yaml",
+        "components/api/catalog-info.yaml",
+        "components/worker/catalog-info.yaml",
+    ]
+    assert fs.ls(f"{root}/docs/guide", detail=False) == [f"{root}/docs/guide/setup.md"]
+    assert fs.cat_file(f"{root}/docs/release notes.md") == FILES["docs/release notes.md"].encode()
+    assert fs.info(f"{root}/docs")["type"] == "directory"
+    assert not fs.exists(f"{root}/docs/missing.md")
