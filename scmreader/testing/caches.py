@@ -44,7 +44,11 @@ REDIS_URL_ENV = "SCMREADER_TEST_CACHE_REDIS_URL"
 @dataclass(frozen=True)
 class TestCache:
     """One fresh cache: its backend id, the ``scmreader.cache`` config block selecting the
-    same store, and a ready :class:`~scmreader.cache.ResponseCache`."""
+    same store, and a ready :class:`~scmreader.cache.ResponseCache`.
+
+    SQLite and Redis blocks name the very store ``cache`` writes to; a memory block makes
+    another (empty) cache in whichever process reads it.
+    """
 
     __test__ = False  # not a pytest test class
 
