@@ -9,6 +9,9 @@ plugin does in every test run) stays cheap and does not import gitpython.
         host.add_repo("octo/docs", {"README.md": "# hi\\n"})
         host.serve_file("/catalog-info.yaml", "kind: Component\\n")
         host.faults.statuses(r"/catalog-info", [500, 200])
+
+:class:`TestCaches` runs a test once per response-cache backend (memory, SQLite, a real
+Redis); :mod:`scmreader.testing.redis_server` starts a throw-away ``redis-server``.
 """
 
 from __future__ import annotations

@@ -94,12 +94,12 @@ class TestCaches:
 
     def redis_unavailable(self) -> str | None:
         """Why Redis cannot be used here, or None when it can."""
-        if os.environ.get(REDIS_URL_ENV):
-            return None
         try:
             import redis  # noqa: F401
         except ImportError:
             return "the redis package is not installed (pip install 'scmreader[redis]')"
+        if os.environ.get(REDIS_URL_ENV):
+            return None
         if shutil.which("redis-server") is None:
             return (
                 "redis-server is not installed (apt-get install redis-server) and "

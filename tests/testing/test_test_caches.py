@@ -147,3 +147,13 @@ def test_the_readme_example_runs_once_per_backend(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"\b3 passed\b", run.stdout), run.stdout
     assert "skipped" not in run.stdout
+
+
+def test_without_the_redis_package_the_case_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.setenv(REDIS_URL_ENV, "redis://127.0.0.1:1/0")  # a URL alone is not enough
+    monkeypatch.delenv("CI", raising=False)
+    own = TestCaches.create()
+    assert not own.supports("redis")
+    (mark,) = {p.id: p for p in own.each_supported_id()}["redis"].marks
+    assert "pip install 'scmreader[redis]'" in mark.kwargs["reason"]
