@@ -85,7 +85,9 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
     ``config``: app-config path(s), mapping or Config (integrations, credentials and the
     ``scmreader.cache`` response cache), as for ``UrlReaders.default``; or pass ready
     ``readers``. ``token`` is sent with every request instead of the configured
-    credentials; ``scheme`` is ``https`` or ``http``.
+    credentials; ``scheme`` is ``https`` or ``http``. A filesystem made from ``config``
+    pickles (Dask ships it to its workers, which build their own readers); one made from
+    ``readers`` stays in its process.
     """
 
     protocol = ("scm",)
