@@ -165,7 +165,27 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
         return bool(listings)
 
     def _lookup(self, path: str) -> dict[str, Any] | None:
-        """The listing entry of ``path`` (folders complete), or None when nothing is there."""
+        """The listing entry of ``path``, or None when nothing is there.
+
+        Hosts whose reader cannot list (plain HTTP behind ``backend.reading.allow``) have
+        files only: the file is read to see whether it is there.
+        """
+        try:
+            return self._lookup_listed(path)
+        except NotImplementedByReaderError:
+            try:
+                return self._file_entry(path, self._read(path))
+            except PathNotFoundError:
+                return None
+
+    def _file_entry(self, path: str, response: ReadUrlResponse) -> dict[str, Any]:
+        entry = {"name": path, "type": "file", "size": len(response.buffer())}
+        entry["etag"] = response.etag
+        if response.last_modified_at is not None:
+            entry["last_modified"] = response.last_modified_at
+        return entry
+
+    def _lookup_listed(self, path: str) -> dict[str, Any] | None:
         folder = {"name": path, "type": "directory", "size": 0}
         if path in self.dircache:
             return folder
@@ -225,11 +245,8 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
         entry = self._lookup(path)
         if entry is None:
             raise self._not_found(path)
-        if entry["type"] == "file":
-            response = self._read(path)
-            entry = {**entry, "size": len(response.buffer()), "etag": response.etag}
-            if response.last_modified_at is not None:
-                entry["last_modified"] = response.last_modified_at
+        if entry["type"] == "file" and entry["size"] is None:
+            return {**entry, **self._file_entry(path, self._read(path))}
         return entry
 
     def exists(self, path: str, **kwargs: Any) -> bool:

@@ -170,6 +170,8 @@ def test_info_of_files_and_folders(fs: ScmFileSystem, root: str) -> None:
     assert fs.info(root)["type"] == "directory"
     assert fs.isfile(f"{root}/mkdocs.yml") and fs.isdir(f"{root}/docs/guide")
     assert fs.size(f"{root}/data/rates.csv") == len(FILES["data/rates.csv"])
+    with pytest.raises(NotImplementedByReaderError, match="does not say when"):
+        fs.modified(f"{root}/mkdocs.yml")  # raw.githubusercontent.com sends no Last-Modified
 
 
 @pytest.mark.parametrize(
@@ -371,3 +373,24 @@ def test_other_hosts_url_forms_work_the_same(
     assert fs.cat_file(f"{root}/docs/release notes.md") == FILES["docs/release notes.md"].encode()
     assert fs.info(f"{root}/docs")["type"] == "directory"
     assert not fs.exists(f"{root}/docs/missing.md")
+
+
+def test_hosts_that_cannot_list_have_files_only(fake_scm_host: FakeScmHost) -> None:
+    """Plain HTTP hosts (backend.reading.allow): their reader searches exact URLs only."""
+    from datetime import datetime
+
+    host = fake_scm_host
+    host.serve_file("/docs/catalog-info.yaml", "kind: Component\n", etag='"p1"', last_modified=True)
+    allow = {"backend": {"reading": {"allow": [{"host": host.host}]}}}
+    fs = ScmFileSystem(allow, scheme="http", skip_instance_cache=True)
+    path = f"scm://{host.host}/docs/catalog-info.yaml"
+    info = fs.info(path)
+    assert (info["type"], info["size"], info["etag"]) == ("file", 16, '"p1"')
+    assert isinstance(fs.modified(path), datetime)
+    assert fs.exists(path) and fs.isfile(path) and not fs.isdir(path)
+    assert fs.ls(path, detail=False) == [f"{host.host}/docs/catalog-info.yaml"]
+    assert not fs.exists(f"{host.host}/docs/other.yaml")
+    with pytest.raises(PathNotFoundError):
+        fs.ls(f"{host.host}/docs")
+    with fsspec.open(path, "rt", **{"config": allow, "scheme": "http"}) as f:
+        assert f.read() == "kind: Component\n"
