@@ -170,8 +170,7 @@ def test_info_of_files_and_folders(fs: ScmFileSystem, root: str) -> None:
     assert fs.info(root)["type"] == "directory"
     assert fs.isfile(f"{root}/mkdocs.yml") and fs.isdir(f"{root}/docs/guide")
     assert fs.size(f"{root}/data/rates.csv") == len(FILES["data/rates.csv"])
-    with pytest.raises(NotImplementedByReaderError, match="does not say when"):
-        fs.modified(f"{root}/mkdocs.yml")  # raw.githubusercontent.com sends no Last-Modified
+    assert fs.modified(f"{root}/mkdocs.yml") == fs.info(f"{root}/mkdocs.yml")["last_modified"]
 
 
 @pytest.mark.parametrize(
@@ -394,3 +393,12 @@ def test_hosts_that_cannot_list_have_files_only(fake_scm_host: FakeScmHost) -> N
         fs.ls(f"{host.host}/docs")
     with fsspec.open(path, "rt", **{"config": allow, "scheme": "http"}) as f:
         assert f.read() == "kind: Component\n"
+
+
+def test_modified_when_the_host_sends_no_date(fake_scm_host: FakeScmHost) -> None:
+    host = fake_scm_host
+    host.enable("github")
+    host.add_repo("octo/public", {"a.md": "# a\n"})
+    fs = ScmFileSystem(config(host), scheme="http", skip_instance_cache=True)
+    with pytest.raises(NotImplementedByReaderError, match="does not say when"):
+        fs.modified(f"{host.host}/octo/public/blob/main/a.md")  # raw files carry no date
