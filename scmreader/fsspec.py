@@ -36,6 +36,7 @@ from urllib.parse import quote, unquote
 from scmreader.errors import (
     ConfigError,
     InputError,
+    InvalidUrlError,
     NotFoundError,
     NotImplementedByReaderError,
     PathNotFoundError,
@@ -143,6 +144,11 @@ class ScmFileSystem(AbstractFileSystem, metaclass=_CacheByValue):  # type: ignor
             found = self.readers.search(f"{self.url(path)}/{_EVERYTHING}", token=self._token)
         except NotFoundError:  # no such branch or repository: nothing below path either
             return False
+        except InvalidUrlError as exc:  # e.g. above the branch: say so without our pattern
+            reason = str(exc).replace(f"/{_EVERYTHING}", "")
+            raise InvalidUrlError(
+                f"{self.unstrip_protocol(path)} cannot be listed: {reason}"
+            ) from None
         listings: dict[str, dict[str, dict[str, Any]]] = {}
         for match in found.files:
             file = self._path(match.url)
