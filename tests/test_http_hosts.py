@@ -323,3 +323,13 @@ def test_the_connection_pool_is_as_wide_as_the_widest_host() -> None:
     wide = HttpClient(hosts=HostScheduler({"ghe.example.com": HostLimits(max_concurrency=40)}))
     assert wide.session.get_adapter("https://ghe.example.com/").__dict__["_pool_maxsize"] == 40
     assert HttpClient().session.get_adapter("https://x.example/").__dict__["_pool_maxsize"] == 16
+
+
+def test_hosts_keys_are_known_to_the_config_loader(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="scmreader.config")
+    load_config({"scmreader": {"hosts": [{"host": "api.github.com", "budgetFloor": 100}]}})
+    assert caplog.records == []
+    load_config({"scmreader": {"hosts": [{"host": "api.github.com", "budgetFlor": 100}]}})
+    assert "did you mean 'budgetFloor'" in caplog.text
