@@ -57,6 +57,7 @@ from scmreader.readers._objects import (
     ObjectStoreReader,
     StoredObject,
     aware,
+    changed_while_reading,
 )
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
@@ -334,12 +335,9 @@ def _client_error(exc: Any, shown: str, where: str, etag: str | None) -> ScmRead
             status=status,
             url=shown,
         )
-    if status == 412:
-        return UpstreamError(
-            f"An object changed while {where} ({said}); read it again.",
-            status=status,
-            url=shown,
-        )
+    if status == 412 or code == "PreconditionFailed":  # the If-Match of a listed object
+        key = error.get("Key")
+        return changed_while_reading("S3", shown, key if isinstance(key, str) else None, status=412)
     if isinstance(status, int) and status >= 500:
         return UpstreamError(
             f"S3 failed while {where} ({said}); retry later.", status=status, url=shown

@@ -62,6 +62,7 @@ from scmreader.readers._objects import (
     ObjectStoreReader,
     StoredObject,
     aware,
+    changed_while_reading,
 )
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
@@ -368,7 +369,10 @@ class _DownloadBody(io.RawIOBase):
                 raise
             except Exception as exc:
                 self.close()
-                raise _translate(exc, self._url, None) from None
+                error = _translate(exc, self._url, None)
+                if isinstance(error, NotFoundError):  # its first range was read: it vanished
+                    error = changed_while_reading("Azure Blob Storage", self._url, status=404)
+                raise error from None
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -467,10 +471,8 @@ def _response_error(exc: Any, shown: str, where: str, etag: str | None) -> ScmRe
             status=status,
             url=shown,
         )
-    if status == 412:
-        return UpstreamError(
-            f"A blob changed while {where} ({said}); read it again.", status=status, url=shown
-        )
+    if status == 412:  # the If-Match of a listed blob, or of a download's later range
+        return changed_while_reading("Azure Blob Storage", shown, status=412)
     if isinstance(status, int) and status >= 500:
         return UpstreamError(
             f"Azure Blob Storage failed while {where} ({said}); retry later.",

@@ -61,6 +61,8 @@ from scmreader.readers._objects import (
     ObjectStoreReader,
     StoredObject,
     aware,
+    changed_while_reading,
+    vanished_is_changed,
 )
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
@@ -242,11 +244,16 @@ class GoogleGcsUrlReader(ObjectStoreReader):
         return io.BufferedReader(raw, buffer_size=min(self._chunk_size, 1024 * 1024))
 
     def _download(self, blob: Any, start: int, end: int, url: str) -> bytes:
-        """Bytes ``start``..``end`` (inclusive) of ``blob``."""
-        return self._call(  # type: ignore[no-any-return]
-            url,
-            lambda _: blob.download_as_bytes(start=start, end=end, checksum=None, **self._opts()),
-        )
+        """Bytes ``start``..``end`` (inclusive) of ``blob``, pinned to its generation: in a
+        bucket without Object Versioning an overwrite deletes that generation, so a 404
+        here means the object changed (or was deleted) after it was listed or looked up."""
+        with vanished_is_changed(self.store, url, blob.name):
+            return self._call(  # type: ignore[no-any-return]
+                url,
+                lambda _: blob.download_as_bytes(
+                    start=start, end=end, checksum=None, **self._opts()
+                ),
+            )
 
     # --- the client --------------------------------------------------------------------
 
@@ -450,9 +457,7 @@ def _api_error(exc: Any, shown: str, where: str, detail: str) -> ScmReaderError:
             url=shown,
         )
     if isinstance(exc, gx.PreconditionFailed):
-        return UpstreamError(
-            f"An object changed while {where} ({said}); read it again.", status=status, url=shown
-        )
+        return changed_while_reading("Google Cloud Storage", shown, status=412)
     if status is not None and status >= 500:
         return UpstreamError(
             f"Google Cloud Storage failed while {where} ({said}); retry later.",
