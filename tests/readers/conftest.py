@@ -6,4 +6,4 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 # Real object-store servers, started once per session (see object_servers.py).
-from object_servers import fake_gcs, seaweedfs  # noqa: F401
+from object_servers import azurite, fake_gcs, seaweedfs  # noqa: F401

