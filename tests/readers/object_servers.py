@@ -188,7 +188,8 @@ class RecordingProxy:
 # --- SeaweedFS -------------------------------------------------------------------------
 
 SEAWEED_ADMIN = ("AKIASEAWEEDADMIN0001", "seaweed-admin-secret-not-for-reading")
-SEAWEED_READER = ("AKIASEAWEEDREADER001", "seaweedReaderSecret/DoNotLeak+0123456789")
+#: The read-only identity the reader signs with (the S3 reader tests' canary secret).
+SEAWEED_READER = ("AKIAEXAMPLESCMREADER", "canarySecretKey/DoNotLeak+0123456789abcdef")
 
 
 def weed_binary() -> str:
@@ -314,11 +315,35 @@ class SeaweedFs:
         return name
 
     def put(self, bucket: str, files: dict[str, bytes | str]) -> None:
+        """Upload ``files`` to ``bucket``, creating it when needed."""
         client = self.client()
+        try:
+            client.create_bucket(Bucket=bucket)
+        except (client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
+            pass
         for key, data in files.items():
             client.put_object(
                 Bucket=bucket, Key=key, Body=data.encode() if isinstance(data, str) else data
             )
+
+    def reset(self) -> None:
+        """Delete every bucket (SeaweedFS deletes a bucket with its objects) and the log."""
+        client = self.client()
+        for bucket in client.list_buckets().get("Buckets") or ():
+            if bucket["Name"] != "ready":
+                client.delete_bucket(Bucket=bucket["Name"])
+        self.clear_requests()
+
+    def get_object_requests(self) -> list[Recorded]:
+        """GetObject requests: a GET naming a key (a listing is ``GET /bucket?list-type=2``)."""
+        return [r for r in self.requests if r.method == "GET" and r.path.strip("/").count("/")]
+
+    def get_objects(self) -> list[str]:
+        """The (decoded) paths of the GetObject requests, as moto's log shows them."""
+        return [unquote(r.path) for r in self.get_object_requests()]
+
+    def listings(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET" and "list-type" in r.query]
 
     def stop(self) -> None:
         if getattr(self, "proxy", None) is not None:
