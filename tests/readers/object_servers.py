@@ -355,7 +355,7 @@ class SeaweedFs:
 # --- fake-gcs-server -------------------------------------------------------------------
 
 #: What the proxy's ``POST /token`` hands a service account (fake-gcs-server checks none).
-GCS_ACCESS_TOKEN = "ya29.fake-gcs-server-token-for-tests"
+GCS_ACCESS_TOKEN = "ya29.fake-access-token-for-tests"
 
 
 def fake_gcs_binary() -> str:
@@ -375,19 +375,32 @@ def fake_gcs_binary() -> str:
     return str(binary)
 
 
-def _token(method: str, target: str, body: bytes) -> tuple[int, dict[str, Any]] | None:
-    """Google's OAuth token endpoint, enough for a service account's JWT grant."""
-    if method == "POST" and urlsplit(target).path == "/token":
-        return 200, {"access_token": GCS_ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"}
-    return None
-
-
 @dataclass
 class FakeGcs:
-    """fake-gcs-server on loopback (in-memory), behind a :class:`RecordingProxy`."""
+    """fake-gcs-server on loopback (in-memory), behind a :class:`RecordingProxy` that also
+    answers ``POST /token`` (``token_status``) and injects faults: ``faults[fragment] =
+    status`` answers requests whose decoded path contains ``fragment`` with that status."""
 
     process: subprocess.Popen[bytes] | None = None
     names: Iterator[int] = field(default_factory=itertools.count)
+    faults: dict[str, int] = field(default_factory=dict)
+    token_status: int = 200
+    stocked: set[str] = field(default_factory=set)
+
+    def _intercept(
+        self, method: str, target: str, body: bytes
+    ) -> tuple[int, dict[str, Any]] | None:
+        path = unquote(urlsplit(target).path)
+        if method == "POST" and path == "/token":  # Google's OAuth endpoint, JWT grant
+            if self.token_status != 200:
+                error = {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+                return self.token_status, error
+            token = {"access_token": GCS_ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"}
+            return 200, token
+        for fragment, status in self.faults.items():
+            if fragment in path:
+                return status, {"error": {"code": status, "message": "injected"}}
+        return None
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -403,7 +416,7 @@ class FakeGcs:
         if not wait_for_port(self.port, self.process, timeout=30):
             self.stop()
             missing("fake-gcs-server did not start")
-        self.proxy = RecordingProxy(self.port, intercept=_token)
+        self.proxy = RecordingProxy(self.port, intercept=self._intercept)
 
     @property
     def host(self) -> str:
@@ -438,9 +451,37 @@ class FakeGcs:
         return name
 
     def put(self, bucket: str, files: dict[str, bytes | str]) -> None:
-        target = self.client().bucket(bucket)
+        """Upload ``files`` to ``bucket``, creating it when needed (``reset`` drops it)."""
+        client = self.client()
+        target = client.bucket(bucket)
+        if bucket not in self.stocked and not target.exists():
+            target = client.create_bucket(bucket)
+            self.stocked.add(bucket)
         for name, data in files.items():
             target.blob(name).upload_from_string(data.encode() if isinstance(data, str) else data)
+
+    def inject(self, bucket: str, name: str, like: str) -> None:
+        """Store ``name`` with ``like``'s content (fake-gcs-server takes any name)."""
+        target = self.client().bucket(bucket)
+        target.blob(name).upload_from_string(target.blob(like).download_as_bytes())
+
+    def generation(self, bucket: str, name: str) -> str:
+        return str(self.client().bucket(bucket).get_blob(name).generation)
+
+    def reset(self) -> None:
+        """Drop the buckets ``put`` created, the faults and the request log."""
+        client = self.client()
+        for bucket in self.stocked:
+            for blob in client.list_blobs(bucket):
+                blob.delete()
+            client.bucket(bucket).delete()
+        self.stocked.clear()
+        self.faults.clear()
+        self.token_status = 200
+        self.clear_requests()
+
+    def listings(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET" and r.path.endswith("/o")]
 
     def downloads(self) -> list[str]:
         return [
