@@ -31,6 +31,7 @@ from object_servers import SEAWEED_READER, SeaweedFs
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     ConfigError,
     HttpStatusError,
     InvalidUrlError,
@@ -505,7 +506,7 @@ def test_read_tree_downloads_lazily_and_pins_etags(readers: UrlReaders, s3: S3Se
 def test_read_tree_object_replaced_mid_read(readers: UrlReaders, s3: S3Server) -> None:
     tree = readers.read_tree(url(s3, "docs/sub"))
     s3.put(BUCKET, {"docs/sub/page.md": "# Changed\n"})
-    with pytest.raises(UpstreamError, match="changed") as info:
+    with pytest.raises(ChangedWhileReadingError, match="changed") as info:
         list(tree.files())
     assert info.value.status == 412
 

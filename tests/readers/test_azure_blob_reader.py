@@ -26,6 +26,7 @@ from object_servers import Azurite, free_port
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     ConfigError,
     InvalidUrlError,
     NotAllowedError,
@@ -33,7 +34,6 @@ from scmreader.errors import (
     NotModifiedError,
     ScmReaderError,
     TransportError,
-    UpstreamError,
 )
 from scmreader.http import HttpSettings
 from scmreader.readers import UrlReaders
@@ -367,7 +367,7 @@ def test_read_tree_pins_the_listed_etag(readers: UrlReaders, store: Azurite) -> 
     tree = readers.read_tree(url(store, "docs/sub"))
     time.sleep(1.1)  # Azurite's etags are time-based
     store.put(CONTAINER, {"docs/sub/page.md": "# Changed\n"})
-    with pytest.raises(UpstreamError, match="changed") as info:
+    with pytest.raises(ChangedWhileReadingError, match="changed") as info:
         list(tree.files())
     assert info.value.status == 412
     gets = store.blob_get_requests()

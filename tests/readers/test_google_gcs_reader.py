@@ -30,6 +30,7 @@ from object_servers import GCS_ACCESS_TOKEN, FakeGcs
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     ConfigError,
     InvalidUrlError,
     NotFoundError,
@@ -587,6 +588,19 @@ def test_read_tree_etag_not_modified_before_download(gcs: GcsServer) -> None:
     changed = reader.read_tree(url("docs"), etag=etag)
     assert changed.etag != etag
     assert {f.path: f.content() for f in changed.files()}["index.md"] == b"# Changed\n"
+
+
+def test_generation_gone_mid_read_is_changed_while_reading(fake_gcs: FakeGcs) -> None:
+    """Without Object Versioning an overwrite deletes the listed generation, so the pinned
+    download gets 404: ChangedWhileReadingError, not NotFoundError. fake-gcs-server only:
+    gcp-storage-emulator ignores ``generation`` and would serve the new content."""
+    bucket = fake_gcs.new_bucket("generations")
+    fake_gcs.put(bucket, {"docs/index.md": "# Index\n"})
+    tree = make_reader(fake_gcs).read_tree(url("docs", bucket=bucket))
+    fake_gcs.put(bucket, {"docs/index.md": "# Changed\n"})
+    with pytest.raises(ChangedWhileReadingError) as info:
+        list(tree.files())
+    assert info.value.status == 404
 
 
 def test_read_tree_missing_prefix_or_bucket_is_not_found(gcs: GcsServer) -> None:
