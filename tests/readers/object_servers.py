@@ -41,6 +41,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
+
 
 def missing(message: str) -> NoReturn:
     """Skip (locally) or fail (under CI) because a server or package is not available."""
@@ -115,9 +117,37 @@ class Recorded:
 Intercept = Callable[[str, str, bytes], tuple[int, dict[str, Any]] | None]
 
 
-class RecordingProxy:
-    """A loopback HTTP proxy to ``127.0.0.1:upstream`` that logs what it forwards, in the
-    shape of FakeScmHost's request log (``host``, ``requests``, ``clear_requests()``)."""
+class ThreadedServer:
+    """An in-process HTTP server on a loopback port, served from a daemon thread, with a
+    request log in FakeScmHost's shape (``host``, ``requests``, ``clear_requests()``)."""
+
+    host: str
+    requests: list[Any]
+
+    def _serve(self, server: Any) -> None:
+        """Serve ``server`` (bound to 127.0.0.1) until :meth:`stop`."""
+        self._server = server
+        self.host = f"127.0.0.1:{server.server_port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}"
+
+    def clear_requests(self) -> None:
+        self.requests.clear()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class RecordingProxy(ThreadedServer):
+    """A loopback HTTP proxy to ``127.0.0.1:upstream`` that logs what it forwards."""
 
     def __init__(self, upstream: int, intercept: Intercept | None = None) -> None:
         self.requests: list[Recorded] = []
@@ -164,25 +194,44 @@ class RecordingProxy:
 
             do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _forward
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.host = f"127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._serve(server)
+
+
+class ProxiedServer:
+    """A server process we started, behind a :class:`RecordingProxy`: the proxy's request
+    log and endpoint are what tests and readers see."""
+
+    process: subprocess.Popen[bytes] | None
+    proxy: RecordingProxy
+    names: Iterator[int]
+
+    @property
+    def host(self) -> str:
+        return self.proxy.host
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}"
+        """The proxy's endpoint: what the reader under test is configured with."""
+        return self.proxy.endpoint
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.proxy.requests
 
     def clear_requests(self) -> None:
-        self.requests.clear()
+        self.proxy.clear_requests()
+
+    def fresh_name(self, prefix: str) -> str:
+        """A bucket name no test used yet (the server lives for the whole session)."""
+        return f"{prefix}-{next(self.names)}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        if getattr(self, "proxy", None) is not None:
+            self.proxy.stop()
+        stop_process(self.process)
+        self.process = None
 
 
 # --- SeaweedFS -------------------------------------------------------------------------
@@ -201,7 +250,7 @@ def weed_binary() -> str:
 
 
 @dataclass
-class SeaweedFs:
+class SeaweedFs(ProxiedServer):
     """``weed server -s3`` on loopback, behind a :class:`RecordingProxy`."""
 
     workdir: Path
@@ -277,23 +326,6 @@ class SeaweedFs:
                 time.sleep(0.2)
         return False
 
-    # FakeScmHost's request-log shape, for the contract suites
-    @property
-    def host(self) -> str:
-        return self.proxy.host
-
-    @property
-    def endpoint(self) -> str:
-        """The proxy's endpoint: what the reader under test is configured with."""
-        return self.proxy.endpoint
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.proxy.requests
-
-    def clear_requests(self) -> None:
-        self.proxy.clear_requests()
-
     def client(self) -> Any:
         """A boto3 client signed as ``admin``, straight to SeaweedFS (not recorded)."""
         import boto3
@@ -310,7 +342,7 @@ class SeaweedFs:
 
     def new_bucket(self, prefix: str = "b") -> str:
         """A fresh, empty bucket (the server lives for the whole session)."""
-        name = f"{prefix}-{next(self.names)}"
+        name = self.fresh_name(prefix)
         self.client().create_bucket(Bucket=name)
         return name
 
@@ -345,12 +377,6 @@ class SeaweedFs:
     def listings(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "GET" and "list-type" in r.query]
 
-    def stop(self) -> None:
-        if getattr(self, "proxy", None) is not None:
-            self.proxy.stop()
-        stop_process(self.process)
-        self.process = None
-
 
 # --- fake-gcs-server -------------------------------------------------------------------
 
@@ -375,8 +401,29 @@ def fake_gcs_binary() -> str:
     return str(binary)
 
 
+def gcs_factory(endpoint: str, **options: Any) -> ReaderFactory:
+    """The built-in Cloud Storage factory's reader, fed by the config, but talking to
+    ``endpoint`` (and its ``/token``); ``options`` go to GoogleGcsUrlReader."""
+    from scmreader.integrations.google_gcs import GoogleGcsIntegration
+    from scmreader.readers.google_gcs import GoogleGcsUrlReader
+
+    def create(context: ReaderContext) -> list[ReaderTuple]:
+        (integration,) = context.integrations.group("googleGcs").list()
+        assert isinstance(integration, GoogleGcsIntegration)
+        reader = GoogleGcsUrlReader(
+            integration,
+            tree=context.tree,
+            endpoint=endpoint,
+            token_uri=f"{endpoint}/token",
+            **options,
+        )
+        return [ReaderTuple(reader, lambda url: url.host == "storage.cloud.google.com")]
+
+    return ReaderFactory(name="googleGcsTest", order=0, create=create)
+
+
 @dataclass
-class FakeGcs:
+class FakeGcs(ProxiedServer):
     """fake-gcs-server on loopback (in-memory), behind a :class:`RecordingProxy` that also
     answers ``POST /token`` (``token_status``) and injects faults: ``faults[fragment] =
     status`` answers requests whose decoded path contains ``fragment`` with that status."""
@@ -418,22 +465,6 @@ class FakeGcs:
             missing("fake-gcs-server did not start")
         self.proxy = RecordingProxy(self.port, intercept=self._intercept)
 
-    @property
-    def host(self) -> str:
-        return self.proxy.host
-
-    @property
-    def endpoint(self) -> str:
-        """The proxy's endpoint: the reader's ``endpoint=`` (and ``{endpoint}/token``)."""
-        return self.proxy.endpoint
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.proxy.requests
-
-    def clear_requests(self) -> None:
-        self.proxy.clear_requests()
-
     def client(self) -> Any:
         """An anonymous storage client straight to the server (not recorded)."""
         from google.auth.credentials import AnonymousCredentials
@@ -446,7 +477,7 @@ class FakeGcs:
         )
 
     def new_bucket(self, prefix: str = "b") -> str:
-        name = f"{prefix}-{next(self.names)}"
+        name = self.fresh_name(prefix)
         self.client().create_bucket(name)
         return name
 
@@ -490,12 +521,6 @@ class FakeGcs:
             if r.path.startswith("/download/") or r.query.get("alt") == ["media"]
         ]
 
-    def stop(self) -> None:
-        if getattr(self, "proxy", None) is not None:
-            self.proxy.stop()
-        stop_process(self.process)
-        self.process = None
-
 
 # --- Azurite ---------------------------------------------------------------------------
 
@@ -523,7 +548,7 @@ def azurite_binary() -> str:
 
 
 @dataclass
-class Azurite:
+class Azurite(ProxiedServer):
     """azurite-blob on loopback, behind a :class:`RecordingProxy`."""
 
     workdir: Path
@@ -551,22 +576,6 @@ class Azurite:
             missing("azurite-blob did not start")
         self.proxy = RecordingProxy(self.port)
 
-    @property
-    def host(self) -> str:
-        return self.proxy.host
-
-    @property
-    def endpoint(self) -> str:
-        """The proxy's endpoint (what the reader is configured with)."""
-        return self.proxy.endpoint
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.proxy.requests
-
-    def clear_requests(self) -> None:
-        self.proxy.clear_requests()
-
     def service(self) -> Any:
         """A plain SDK client straight to Azurite, for setting up containers."""
         import azure.storage.blob as azblob
@@ -578,7 +587,7 @@ class Azurite:
 
     def new_bucket(self, prefix: str = "b") -> str:
         """A fresh, empty container."""
-        name = f"{prefix}-{next(self.names)}"
+        name = self.fresh_name(prefix)
         self.service().get_container_client(name).create_container()
         return name
 
@@ -613,12 +622,6 @@ class Azurite:
 
     def listings(self) -> list[Recorded]:
         return [r for r in self.requests if r.query.get("comp") == ["list"]]
-
-    def stop(self) -> None:
-        if getattr(self, "proxy", None) is not None:
-            self.proxy.stop()
-        stop_process(self.process)
-        self.process = None
 
 
 # --- session fixtures (imported by tests/readers/conftest.py) ---------------------------

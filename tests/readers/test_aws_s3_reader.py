@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-from object_servers import SEAWEED_READER, SeaweedFs
+from object_servers import SEAWEED_READER, SeaweedFs, ThreadedServer
 
 from scmreader.errors import (
     AuthenticationError,
@@ -82,7 +82,7 @@ class Recorded:
 
 
 @dataclass
-class MotoS3:
+class MotoS3(ThreadedServer):
     """moto's S3/STS server on 127.0.0.1 with a request log (duck-types FakeScmHost's)."""
 
     requests: list[Recorded] = field(default_factory=list)
@@ -117,30 +117,13 @@ class MotoS3:
             )
             return app(environ, start_response)
 
-        self._server = make_server(
-            "127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler
+        self._serve(
+            make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
         )
-        self.host = f"127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}"
-
-    def clear_requests(self) -> None:
-        self.requests.clear()
 
     def reset(self) -> None:
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         self.clear_requests()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def client(self) -> Any:
         """A plain boto3 client for setting up buckets."""

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from contract import CONTRACT_FILES, ContractEnv, ReaderContract
-from object_servers import FakeGcs
+from object_servers import FakeGcs, gcs_factory
 from test_google_gcs_reader import (  # skips without google-cloud-storage / the emulator
     CLIENT_EMAIL,
     GCS,
@@ -26,10 +26,7 @@ from test_google_gcs_reader import (  # skips without google-cloud-storage / the
     gcp_env,
 )
 
-from scmreader.integrations.google_gcs import GoogleGcsIntegration
 from scmreader.readers import UrlReaders
-from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
-from scmreader.readers.google_gcs import GoogleGcsUrlReader
 
 __all__ = ["gcp_env"]  # the autouse fixture that isolates the Google environment
 
@@ -41,20 +38,6 @@ def emulator() -> Iterator[GcsEmulator]:
     server = GcsEmulator()
     yield server
     server.stop()
-
-
-def _factory(endpoint: str) -> ReaderFactory:
-    """The built-in factory's reader, fed by the config, but talking to ``endpoint``."""
-
-    def create(context: ReaderContext) -> list[ReaderTuple]:
-        (integration,) = context.integrations.group("googleGcs").list()
-        assert isinstance(integration, GoogleGcsIntegration)
-        reader = GoogleGcsUrlReader(
-            integration, tree=context.tree, endpoint=endpoint, token_uri=f"{endpoint}/token"
-        )
-        return [ReaderTuple(reader, lambda url: url.host == "storage.cloud.google.com")]
-
-    return ReaderFactory(name="googleGcsEmulated", order=0, create=create)
 
 
 @pytest.fixture(params=["gcp-storage-emulator", "fake-gcs-server"])
@@ -75,7 +58,7 @@ def contract(request: pytest.FixtureRequest) -> ContractEnv:
     }
     base = f"{GCS}/{bucket}"
     return ContractEnv(
-        readers=UrlReaders.default(config, factories=[_factory(server.endpoint)]),
+        readers=UrlReaders.default(config, factories=[gcs_factory(server.endpoint)]),
         hosts=[server],  # type: ignore[list-item]  # duck-typed: FakeScmHost's request log
         file_url=lambda path: f"{base}/{path}",
         tree_url=lambda path: f"{base}/{path}",

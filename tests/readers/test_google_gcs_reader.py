@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from object_servers import GCS_ACCESS_TOKEN, FakeGcs
+from object_servers import GCS_ACCESS_TOKEN, FakeGcs, ThreadedServer
 
 from scmreader.errors import (
     AuthenticationError,
@@ -107,7 +107,7 @@ class Recorded:
 
 
 @dataclass
-class GcsEmulator:
+class GcsEmulator(ThreadedServer):
     """gcp-storage-emulator on 127.0.0.1 with a request log (duck-types FakeScmHost's),
     a token endpoint, and injectable faults (``faults[path_fragment] = status``)."""
 
@@ -174,31 +174,15 @@ class GcsEmulator:
                     if not self._intercept():
                         super().do_POST()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, self.storage))
-        self._server.daemon_threads = True
-        self.host = f"127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}"
-
-    def clear_requests(self) -> None:
-        self.requests.clear()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, self.storage))
+        server.daemon_threads = True
+        self._serve(server)
 
     def reset(self) -> None:
         self.storage.wipe()
         self.faults.clear()
         self.token_status = 200
         self.clear_requests()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def put(self, bucket: str, files: dict[str, bytes | str]) -> None:
         """Create ``bucket`` (if needed) and upload ``files`` through the JSON API."""

@@ -29,15 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from object_servers import AZURITE_ACCOUNT, AZURITE_KEY, SEAWEED_READER, Recorded
+from object_servers import AZURITE_ACCOUNT, AZURITE_KEY, SEAWEED_READER, Recorded, gcs_factory
 from test_aws_s3_reader import ACCESS_KEY, CANARY, MotoS3, aws_env
 from test_google_gcs_reader import CLIENT_EMAIL, GCS, PRIVATE_KEY, gcp_env
 
 from scmreader.errors import ChangedWhileReadingError, NotModifiedError
-from scmreader.integrations.google_gcs import GoogleGcsIntegration
 from scmreader.readers import UrlReaders
-from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
-from scmreader.readers.google_gcs import GoogleGcsUrlReader
 from scmreader.readers.types import FileInfo
 from scmreader.urls import encode_path
 
@@ -109,22 +106,6 @@ def moto_server() -> Iterator[MotoS3]:
     server.stop()
 
 
-def _gcs_factory(endpoint: str) -> ReaderFactory:
-    def create(context: ReaderContext) -> list[ReaderTuple]:
-        (integration,) = context.integrations.group("googleGcs").list()
-        assert isinstance(integration, GoogleGcsIntegration)
-        reader = GoogleGcsUrlReader(
-            integration,
-            tree=context.tree,
-            endpoint=endpoint,
-            token_uri=f"{endpoint}/token",
-            chunk_size=GCS_CHUNK,
-        )
-        return [ReaderTuple(reader, lambda url: url.host == "storage.cloud.google.com")]
-
-    return ReaderFactory(name="googleGcsTest", order=0, create=create)
-
-
 _buckets = iter(range(1_000_000))
 
 
@@ -167,7 +148,9 @@ def make_store(request: pytest.FixtureRequest, name: str) -> Store:
             kind="gcs",
             server=gcs,
             bucket=bucket,
-            readers=UrlReaders.default(config, factories=[_gcs_factory(gcs.endpoint)]),
+            readers=UrlReaders.default(
+                config, factories=[gcs_factory(gcs.endpoint, chunk_size=GCS_CHUNK)]
+            ),
             base=f"{GCS}/{bucket}/",
             write=lambda files: gcs.put(bucket, files),
             remove=lambda name: gcs.client().bucket(bucket).blob(name).delete(),
