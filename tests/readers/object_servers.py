@@ -194,9 +194,18 @@ class RecordingProxy(ThreadedServer):
 
             do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _forward
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _QuietServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._serve(server)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Drops a connection the other side reset without printing a traceback (a client
+    that stops reading a stream half-way is what some tests do on purpose)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class ProxiedServer:
