@@ -9,8 +9,8 @@ Requests per call:
   selected file, issued only when the tree engine reaches that file. The etag is a sha256
   of the listing (every key with its ETag), so passing it back costs only the listing and
   raises NotModifiedError before any object is downloaded. Each GetObject asks for the
-  ETag the listing saw (If-Match): an object replaced mid-read is an error, not a mix of
-  two states.
+  ETag the listing saw (If-Match): an object replaced or deleted mid-read is a
+  ChangedWhileReadingError, not a mix of two states.
 - ``search`` (glob): ListObjectsV2 of the glob's static prefix; matched objects are fetched
   when their ``content()`` is read. The etag is the same kind of hash over the matches.
 

@@ -9,7 +9,8 @@ Requests per call:
   selected file, issued only when the tree engine reaches that file. The etag is a sha256
   of the listing (every name with its ETag), so passing it back costs only the listing and
   raises NotModifiedError before any blob is downloaded. Each download asks for the ETag
-  the listing saw (If-Match): a blob replaced mid-read is an error, not a mix of states.
+  the listing saw (If-Match): a blob replaced or deleted mid-read (also between the ranges
+  of a large read_url) is a ChangedWhileReadingError, not a mix of states.
 - ``search`` (glob): List Blobs of the glob's static prefix; matched blobs are downloaded
   when their ``content()`` is read. The etag is the same kind of hash over the matches.
 

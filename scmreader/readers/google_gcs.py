@@ -5,7 +5,8 @@ Requests per call:
 
 - ``read_url``: the object's metadata (one GET), then its content in ranges of
   ``chunk_size`` bytes (one request for a small object), pinned to the generation the
-  metadata named, issued as the stream is read. The etag is the object's generation, so
+  metadata named, issued as the stream is read (an overwrite in between deletes that
+  generation: ChangedWhileReadingError). The etag is the object's generation, so
   passing it back (or a ``last_modified_after`` not older than the object's ``updated``)
   costs only the metadata request and raises NotModifiedError.
 - ``read_tree``: the listing of the name prefix (1000 names a page), then the selected
