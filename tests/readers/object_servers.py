@@ -297,6 +297,17 @@ class SeaweedFs(ProxiedServer):
             for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc")
         }
         self.port = free_port()
+        s3_grpc = free_port()
+        # weed puts its gRPC unix sockets in /tmp whatever -dir says: removed on stop()
+        self._sockets = [
+            Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock")
+            for name, port in (
+                ("master", ports["master.grpc"]),
+                ("volume", ports["volume.grpc"]),
+                ("filer", ports["filer.grpc"]),
+                ("s3", s3_grpc),
+            )
+        ]
         argv = [
             weed_binary(), "server",
             f"-dir={self.workdir / 'data'}",
@@ -307,7 +318,7 @@ class SeaweedFs(ProxiedServer):
             f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
             f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
             f"-filer.localSocket={self.workdir / 'filer.sock'}",
-            "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={free_port()}",
+            "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={s3_grpc}",
             f"-s3.config={config}", f"-s3.localSocket={self.workdir / 's3.sock'}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
         ]  # fmt: skip
@@ -374,6 +385,11 @@ class SeaweedFs(ProxiedServer):
             if bucket["Name"] != "ready":
                 client.delete_bucket(Bucket=bucket["Name"])
         self.clear_requests()
+
+    def stop(self) -> None:
+        super().stop()
+        for socket_file in getattr(self, "_sockets", ()):
+            socket_file.unlink(missing_ok=True)
 
     def get_object_requests(self) -> list[Recorded]:
         """GetObject requests: a GET naming a key (a listing is ``GET /bucket?list-type=2``)."""
