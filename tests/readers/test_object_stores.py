@@ -12,7 +12,7 @@ Object Versioning), Azurite (Blob Storage), and moto (S3), each on a fresh bucke
 - folder-marker objects (``dir/``) are no files, and ``docs`` never takes in ``docs2/``;
 - listings past 1,000 names are read to the end, one page per page size;
 - names with spaces, unicode and ``+&%?#`` round-trip through read_url, read_tree and
-  search URLs; an empty object is an empty file.
+  search URLs (a table, and hypothesis-drawn names); an empty object is an empty file.
 
 gcp-storage-emulator is not among them: it ignores a download's ``generation``, so it
 cannot show the overwrite race (its own tests cover the rest).
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from object_servers import AZURITE_ACCOUNT, AZURITE_KEY, SEAWEED_READER, Recorded, gcs_factory
 from test_aws_s3_reader import ACCESS_KEY, CANARY, MotoS3, aws_env
 from test_google_gcs_reader import CLIENT_EMAIL, GCS, PRIVATE_KEY, gcp_env
@@ -351,3 +353,27 @@ def test_empty_object(store: Store) -> None:
     assert {f.path: f.content() for f in tree.files()} == {"empty.txt": b"", "x.txt": b"x"}
     [found] = store.readers.search(store.url("e/empty.*")).files
     assert found.content() == b""
+
+
+SEGMENT = st.text(
+    alphabet=st.sampled_from(list("aZ09 -_.~+&%?#=;:@!$'()*,[]{}^`|<>\"é名ü€🙂")),
+    min_size=1,
+    max_size=8,
+).filter(lambda s: s not in (".", "..") and not s.endswith((".", " ")))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_name_round_trips(store: Store, data: st.DataObject) -> None:
+    """Whatever the name (spaces, unicode, URL-reserved characters), the browse URL the
+    reader builds reads the object back, and a search finds it under that URL."""
+    folder = f"h{next(_buckets)}"
+    segments = data.draw(st.lists(SEGMENT, min_size=1, max_size=3), label="segments")
+    name = "/".join([folder, *segments])
+    store.write({name: name.encode()})
+    assert store.readers.read_url(store.url(name)).buffer() == name.encode()
+    [found] = store.readers.search(store.url(f"{folder}/**")).files
+    assert found.url == store.url(name)
+    assert found.content() == name.encode()
+    [item] = store.readers.read_tree(store.url(folder)).files()
+    assert item.path == "/".join(segments)
