@@ -372,8 +372,10 @@ def test_any_name_round_trips(store: Store, data: st.DataObject) -> None:
     name = "/".join([folder, *segments])
     store.write({name: name.encode()})
     assert store.readers.read_url(store.url(name)).buffer() == name.encode()
-    [found] = store.readers.search(store.url(f"{folder}/**")).files
-    assert found.url == store.url(name)
-    assert found.content() == name.encode()
+    found = store.readers.search(store.url(f"{folder}/**")).files
+    if any(segment.startswith(".") for segment in segments):
+        assert found == []  # globs skip dot-names unless the pattern names them (minimatch)
+    else:
+        assert [(f.url, f.content()) for f in found] == [(store.url(name), name.encode())]
     [item] = store.readers.read_tree(store.url(folder)).files()
     assert item.path == "/".join(segments)
