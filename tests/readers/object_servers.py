@@ -73,13 +73,13 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     return False
 
 
-def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 3) -> None:
     """Terminate a server we started (by its handle), killing it if it lingers."""
     if process is None or process.poll() is not None:
         return
     process.terminate()
     try:
-        process.wait(3)
+        process.wait(grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
@@ -215,6 +215,8 @@ class ProxiedServer:
     process: subprocess.Popen[bytes] | None
     proxy: RecordingProxy
     names: Iterator[int]
+    #: Seconds to wait for a clean exit before killing (the data is thrown away anyway).
+    stop_grace: float = 3
 
     @property
     def host(self) -> str:
@@ -239,7 +241,7 @@ class ProxiedServer:
     def stop(self) -> None:
         if getattr(self, "proxy", None) is not None:
             self.proxy.stop()
-        stop_process(self.process)
+        stop_process(self.process, self.stop_grace)
         self.process = None
 
 
@@ -265,6 +267,7 @@ class SeaweedFs(ProxiedServer):
     workdir: Path
     process: subprocess.Popen[bytes] | None = None
     names: Iterator[int] = field(default_factory=itertools.count)
+    stop_grace: float = 0.5  # weed's graceful shutdown takes seconds
 
     def __post_init__(self) -> None:
         config = self.workdir / "s3.json"
