@@ -20,6 +20,7 @@ cannot show the overwrite race (its own tests cover the rest).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +43,7 @@ from scmreader.urls import encode_path
 
 __all__ = ["aws_env", "gcp_env"]  # autouse fixtures that isolate the AWS/Google environment
 
-#: Cloud Storage range size for these tests, so a 1 MiB object takes several ranges.
+#: Cloud Storage range size for these tests, so a LARGE object takes several ranges.
 GCS_CHUNK = 256 * 1024
 #: Larger than Azure's first Get Blob range (4 MiB), so it takes a second range.
 LARGE = 4 * 1024 * 1024 + 1024
@@ -70,6 +71,7 @@ class Store:
         return f"{self.base}{encode_path(name)}"
 
     def put(self, files: dict[str, bytes | str]) -> None:
+        """Overwrite objects a reader has seen (``write`` is for the first upload)."""
         if self.kind == "azure":
             time.sleep(1.1)  # Azurite's ETags have one-second resolution (Azure's do not)
         self.write(files)
@@ -108,7 +110,7 @@ def moto_server() -> Iterator[MotoS3]:
     server.stop()
 
 
-_buckets = iter(range(1_000_000))
+_fresh = itertools.count()  # bucket and folder names no test used yet
 
 
 def _s3_store(server: Any, bucket: str, keys: tuple[str, str], client: Any) -> Store:
@@ -137,7 +139,7 @@ def make_store(request: pytest.FixtureRequest, name: str) -> Store:
         return _s3_store(seaweed, bucket, SEAWEED_READER, seaweed.client())
     if name == "moto":
         moto: MotoS3 = request.getfixturevalue("moto_server")
-        bucket = f"objects-{next(_buckets)}"
+        bucket = f"objects-{next(_fresh)}"
         moto.client().create_bucket(Bucket=bucket)
         return _s3_store(moto, bucket, (ACCESS_KEY, CANARY), moto.client())
     if name == "fake-gcs-server":
@@ -367,7 +369,7 @@ SEGMENT = st.text(
 def test_any_name_round_trips(store: Store, data: st.DataObject) -> None:
     """Whatever the name (spaces, unicode, URL-reserved characters), the browse URL the
     reader builds reads the object back, and a search finds it under that URL."""
-    folder = f"h{next(_buckets)}"
+    folder = f"h{next(_fresh)}"
     segments = data.draw(st.lists(SEGMENT, min_size=1, max_size=3), label="segments")
     name = "/".join([folder, *segments])
     store.write({name: name.encode()})
