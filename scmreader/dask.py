@@ -6,8 +6,8 @@
     client = Client("tcp://scheduler:8786")          # or Client(LocalCluster(...))
     results = scmreader.dask.read_many(client, urls, config="app-config.yaml")
     for r in results:                                # in input order, one per URL
-        if r.error is None:
-            handle(r.url, r.value, r.etag)
+        if r.ok:
+            handle(r.url, r.value.buffer(), r.value.etag)
 
 Dask schedules the work; scmreader adds no pool of its own. Each worker process builds
 its :class:`~scmreader.readers.UrlReaders` once per configuration and reuses it for every
@@ -16,8 +16,11 @@ With ``scmreader.cache.store: redis`` in the configuration, all workers (on any 
 share one response cache: a file another worker already read is revalidated with a
 bodiless 304 instead of downloaded again.
 
-:func:`read_bag` is the same thing as a ``dask.bag.Bag`` of :class:`ReadResult`, to
-chain with your own steps (``.map(parse).filter(...)``) before computing.
+Results are what :meth:`UrlReaders.read_many <scmreader.readers.UrlReaders.read_many>`
+gives: one :class:`~scmreader.readers.BatchResult` per URL holding a buffered
+:class:`~scmreader.readers.types.ReadUrlResponse` (``buffer()``, ``etag``) or the typed error.
+:func:`read_bag` is the same thing as a ``dask.bag.Bag``, to chain with your own steps
+(``.map(parse).filter(...)``) before computing.
 """
 
 from __future__ import annotations
@@ -37,40 +40,16 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from scmreader.config import Config
-    from scmreader.readers import UrlReaders
+    from scmreader.readers import BatchResult, UrlReaders
+    from scmreader.readers.types import ReadUrlResponse
 
-__all__ = ["ReadResult", "read_bag", "read_many", "worker_readers", "worker_readers_built"]
+    Result = BatchResult[ReadUrlResponse]
+
+__all__ = ["read_bag", "read_many", "worker_readers", "worker_readers_built"]
 
 #: URLs per Dask task when the caller does not say: small enough to spread the work,
 #: large enough that scheduling costs little next to the requests.
 DEFAULT_PARTITION_SIZE = 16
-
-
-@dataclass(frozen=True)
-class ReadResult:
-    """The outcome of reading one URL: ``value`` (the bytes) and ``etag``, or ``error``.
-
-    ``error`` is the typed :class:`~scmreader.errors.ScmReaderError` the read raised (a
-    :class:`~scmreader.errors.NotModifiedError` when the etag passed for it still matches).
-    """
-
-    url: str
-    value: bytes | None = None
-    etag: str | None = None
-    error: ScmReaderError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the file was read."""
-        return self.error is None
-
-    def __repr__(self) -> str:
-        outcome = (
-            f"error={type(self.error).__name__}"
-            if self.error
-            else f"bytes={len(self.value or b'')}"
-        )
-        return f"ReadResult(url={self.url!r}, {outcome}, etag={self.etag!r})"
 
 
 @dataclass(frozen=True)
@@ -129,15 +108,22 @@ def worker_readers_built() -> int:
     return _built
 
 
-def _read_one(readers: UrlReaders, url: str, etag: str | None) -> ReadResult:
+def _read_one(readers: UrlReaders, url: str, etag: str | None) -> Result:
+    from scmreader.readers import BatchResult
+    from scmreader.readers.types import ReadUrlResponse
+
     try:
         response = readers.read_url(url, etag=etag)
-        return ReadResult(url, response.buffer(), response.etag)
+        # a bytes-backed copy: it pickles back to the client, the live stream would not
+        copy = ReadUrlResponse(
+            response.buffer(), etag=response.etag, last_modified_at=response.last_modified_at
+        )
+        return BatchResult(url, copy)
     except ScmReaderError as exc:
-        return ReadResult(url, error=exc)
+        return BatchResult(url, error=exc)
 
 
-def _read_partition(items: Iterable[tuple[str, str | None]], spec: _ConfigSpec) -> list[ReadResult]:
+def _read_partition(items: Iterable[tuple[str, str | None]], spec: _ConfigSpec) -> list[Result]:
     readers = _readers_for(spec)
     return [_read_one(readers, url, etag) for url, etag in items]
 
@@ -159,7 +145,7 @@ def read_bag(
     etags: Mapping[str, str] | None = None,
     partition_size: int = DEFAULT_PARTITION_SIZE,
 ) -> dask.bag.Bag:
-    """A lazy ``dask.bag.Bag`` of one :class:`ReadResult` per URL, in input order.
+    """A lazy ``dask.bag.Bag`` of one result per URL, in input order (see :func:`read_many`).
 
     ``config`` is loaded here, once (a path, a mapping or a Config; ``${VAR}`` resolved
     from this process's environment), and shipped to the workers; ``None`` lets each
@@ -184,8 +170,12 @@ def read_many(
     config: Config | Mapping[str, Any] | str | None = None,
     etags: Mapping[str, str] | None = None,
     partition_size: int = DEFAULT_PARTITION_SIZE,
-) -> list[ReadResult]:
-    """Read every URL on ``client``'s cluster; one :class:`ReadResult` per URL, in order.
+) -> list[Result]:
+    """Read every URL on ``client``'s cluster; one result per URL, in input order.
+
+    Each is a :class:`~scmreader.readers.BatchResult` as ``UrlReaders.read_many`` gives:
+    ``value`` a buffered ReadUrlResponse, or ``error`` the typed error of that URL
+    (``not_modified`` when the etag passed for it still matches).
 
     ``client=None`` runs the tasks on Dask's local thread scheduler in this process
     (sharing one UrlReaders), for trying things out without a cluster. A failing URL
@@ -197,8 +187,8 @@ def read_many(
         return []
     bag = read_bag(urls, config=config, etags=etags, partition_size=partition_size)
     if client is None:
-        local: list[ReadResult] = bag.compute(scheduler="threads")  # type: ignore[no-untyped-call]
+        local: list[Result] = bag.compute(scheduler="threads")  # type: ignore[no-untyped-call]
         return local
     future: Any = client.compute(bag)  # type: ignore[no-untyped-call]
-    results: list[ReadResult] = future.result()
+    results: list[Result] = future.result()
     return results

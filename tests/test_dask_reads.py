@@ -10,14 +10,14 @@ import pytest
 from distributed import Client, LocalCluster
 
 import scmreader.dask
-from scmreader.dask import ReadResult, read_bag, read_many
+from scmreader.dask import read_bag, read_many
 from scmreader.errors import (
     InvalidUrlError,
     NotAllowedError,
     NotFoundError,
     NotModifiedError,
 )
-from scmreader.readers import UrlReaders
+from scmreader.readers import BatchResult, UrlReaders
 from scmreader.testing import FakeScmHost, TestCaches
 from scmreader.testing.routes import github as github_routes
 
@@ -95,13 +95,13 @@ def test_results_in_input_order_with_a_typed_error_per_url(
         InvalidUrlError,
         type(None),
     ]
-    assert [r.value for r in results if r.ok] == [
+    assert [r.unwrap().buffer() for r in results if r.ok] == [
         catalog(REPOS[3]),
         catalog(REPOS[0]),
         catalog(REPOS[3]),
         b"# svc\n",
     ]
-    assert all(r.etag for r in results if r.ok)
+    assert all(r.unwrap().etag for r in results if r.ok)
     not_found = results[1].error
     assert isinstance(not_found, NotFoundError) and not_found.status == 404
     assert "missing.yaml" in str(not_found)
@@ -113,14 +113,15 @@ def test_etags_of_an_earlier_read_give_not_modified_results(
 ) -> None:
     urls = [file_url(github, repo) for repo in REPOS[:6]]
     first = read_many(client, urls, config=app_config(github))
-    etags = {r.url: r.etag for r in first if r.etag}
+    etags = {r.url: r.unwrap().etag for r in first if r.ok and r.unwrap().etag}
     assert len(etags) == 6
     etags.pop(urls[2])  # no etag for this one: read again
     again = read_many(client, urls, config=app_config(github), etags=etags)
     assert [type(r.error) for r in again] == [NotModifiedError] * 2 + [type(None)] + [
         NotModifiedError
     ] * 3
-    assert again[2].value == catalog(REPOS[2])
+    assert again[2].unwrap().buffer() == catalog(REPOS[2])
+    assert [r.not_modified for r in again] == [True, True, False, True, True, True]
     modified = again[0].error
     assert isinstance(modified, NotModifiedError) and modified.etag == etags[urls[0]]
 
@@ -141,7 +142,7 @@ def test_workers_share_the_redis_cache_and_build_their_readers_once(
 
     for _ in range(2):
         warm = read_many(client, urls, config=config, partition_size=1)
-        assert [r.value for r in warm] == [catalog(r) for r in REPOS]
+        assert [r.unwrap().buffer() for r in warm] == [catalog(r) for r in REPOS]
 
     contents = github.requests_to("/contents/")
     assert len(contents) == 2 * len(REPOS)
@@ -157,7 +158,7 @@ def test_read_bag_chains_with_dask_steps(client: Client, github: FakeScmHost) ->
     names = (
         read_bag(urls, config=app_config(github), partition_size=2)
         .filter(lambda r: r.ok)
-        .map(lambda r: r.value.decode().rsplit("name: ", 1)[1].strip())
+        .map(lambda r: r.unwrap().buffer().decode().rsplit("name: ", 1)[1].strip())
     )
     assert client.compute(names).result() == [r.split("/")[1] for r in REPOS[:5]]
 
@@ -168,11 +169,18 @@ def test_empty_input_and_bad_partition_size(client: Client) -> None:
         read_bag(["https://github.com/o/r/blob/main/x"], config={}, partition_size=0)
 
 
-def test_result_repr_leaves_the_content_out() -> None:
-    result = ReadResult("https://github.com/o/r/blob/main/x", b"secret: value\n", '"e"')
-    assert "secret" not in repr(result) and "bytes=14" in repr(result)
-    failed = ReadResult("u", error=NotFoundError("gone", status=404))
-    assert not failed.ok and "error=NotFoundError" in repr(failed)
+def test_results_are_the_batch_results_of_read_many(client: Client, github: FakeScmHost) -> None:
+    """The cluster gives what UrlReaders.read_many gives in one process."""
+    urls = [file_url(github, REPOS[4]), file_url(github, REPOS[4], "nope.yaml")]
+    local = UrlReaders.default(app_config(github)).read_many(urls)
+    remote = read_many(client, urls, config=app_config(github))
+    assert [type(r) for r in remote] == [type(r) for r in local] == [BatchResult] * 2
+    assert [(r.url, r.ok, type(r.error)) for r in remote] == [
+        (r.url, r.ok, type(r.error)) for r in local
+    ]
+    assert remote[0].unwrap().buffer() == local[0].unwrap().buffer()
+    assert remote[0].unwrap().etag == local[0].unwrap().etag
+    assert "kind" not in repr(remote[0])  # the content stays out of the repr
 
 
 def test_without_dask_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -206,7 +214,8 @@ def test_a_process_keeps_readers_for_its_most_recent_configs() -> None:
 def test_without_a_client_the_tasks_run_on_local_threads(github: FakeScmHost) -> None:
     urls = [file_url(github, REPOS[1]), file_url(github, REPOS[1], "nope.yaml")]
     results = read_many(None, urls, config=app_config(github), partition_size=1)
-    assert [(r.url, r.value, type(r.error)) for r in results] == [
-        (urls[0], catalog(REPOS[1]), type(None)),
-        (urls[1], None, NotFoundError),
+    assert [(r.url, r.ok, type(r.error)) for r in results] == [
+        (urls[0], True, type(None)),
+        (urls[1], False, NotFoundError),
     ]
+    assert results[0].unwrap().buffer() == catalog(REPOS[1])
