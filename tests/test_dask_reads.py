@@ -219,3 +219,17 @@ def test_without_a_client_the_tasks_run_on_local_threads(github: FakeScmHost) ->
         (urls[1], False, NotFoundError),
     ]
     assert results[0].unwrap().buffer() == catalog(REPOS[1])
+
+
+def test_workers_report_the_rate_budget_into_the_shared_redis(
+    client: Client, github: FakeScmHost
+) -> None:
+    """What the workers learned from x-ratelimit-* headers is what any other process sees."""
+    config = app_config(github, caches.init("redis").config)
+    urls = [file_url(github, repo, "README.md") for repo in REPOS]
+    assert all(r.ok for r in read_many(client, urls, config=config, partition_size=2))
+    state = github_routes.github(github)
+    (budget,) = UrlReaders.default(config).rate_limits()  # this process made no request
+    assert budget.host == github.host
+    assert (budget.limit, budget.remaining) == (state.rate_limit, state.rate_remaining)
+    assert TOKEN not in repr(budget)
