@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scmreader.config import load_config
 from scmreader.errors import ConfigError, RateLimitedError
@@ -323,3 +325,43 @@ def test_the_connection_pool_is_as_wide_as_the_widest_host() -> None:
     wide = HttpClient(hosts=HostScheduler({"ghe.example.com": HostLimits(max_concurrency=40)}))
     assert wide.session.get_adapter("https://ghe.example.com/").__dict__["_pool_maxsize"] == 40
     assert HttpClient().session.get_adapter("https://x.example/").__dict__["_pool_maxsize"] == 16
+
+
+def test_hosts_keys_are_known_to_the_config_loader(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="scmreader.config")
+    load_config({"scmreader": {"hosts": [{"host": "api.github.com", "budgetFloor": 100}]}})
+    assert caplog.records == []
+    load_config({"scmreader": {"hosts": [{"host": "api.github.com", "budgetFlor": 100}]}})
+    assert "did you mean 'budgetFloor'" in caplog.text
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-limit",
+             "x-ratelimit-resource", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"]
+        ),
+        st.text(max_size=12),
+    )
+)  # fmt: skip
+def test_any_rate_headers_parse_to_a_budget_or_nothing(headers: dict[str, str]) -> None:
+    from requests.structures import CaseInsensitiveDict
+
+    budget = budget_from_headers(CaseInsensitiveDict(headers))
+    if budget is not None:
+        assert budget.remaining >= 0 and budget.limit >= 0 and budget.reset >= 0
+
+
+@given(st.lists(st.tuples(st.integers(0, 5000), st.sampled_from([100.0, 200.0])), max_size=20))
+def test_merged_budget_never_rises_within_a_window(answers: list[tuple[int, float]]) -> None:
+    merged: Budget | None = None
+    latest = 0.0
+    for remaining, reset in answers:
+        before = merged
+        merged = merge_budget(merged, Budget(5000, remaining, reset))
+        latest = max(latest, reset)
+        if before is not None and before.reset == merged.reset:
+            assert merged.remaining <= before.remaining
+        assert merged.reset == latest  # an older window's answer never wins

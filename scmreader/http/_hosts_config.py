@@ -34,6 +34,8 @@ _FIELDS = {
     "burst": ("burst", 1),
     "budgetFloor": ("budget_floor", 0),
 }
+#: Every key a ``scmreader.hosts[]`` entry may have.
+HOST_KEYS = frozenset({"host", *_FIELDS})
 
 
 def host_limits_from_config(config: Config) -> dict[str, HostLimits]:
@@ -42,7 +44,7 @@ def host_limits_from_config(config: Config) -> dict[str, HostLimits]:
     for entry in config.get_optional_config_array(HOSTS_KEY) or []:
         present = entry.keys()
         for key in present:
-            if key != "host" and key not in _FIELDS:
+            if key not in HOST_KEYS:
                 raise entry.error(
                     key, f"unknown key; a host entry takes host, {', '.join(_FIELDS)}."
                 )

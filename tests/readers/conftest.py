@@ -8,6 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Real object-store servers, started once per session (see object_servers.py).
+from object_servers import azurite, fake_gcs, seaweedfs  # noqa: F401
+
 
 @pytest.fixture(scope="session")
 def app_key_pair() -> tuple[str, str]:

@@ -136,6 +136,23 @@ def test_sixteen_threads_share_one_readers_object(host: FakeScmHost, readers: Ur
     assert [len(r.unwrap().files) for r in searches] == [1] * REPOS
 
 
+def test_trees_are_written_by_sixteen_threads_at_once(
+    host: FakeScmHost, readers: UrlReaders, tmp_path: Path
+) -> None:
+    urls = [f"{host.base_url}/team-{i % 3}/service-{i}/tree/main" for i in range(REPOS)] * 2
+
+    def fetch(numbered: tuple[int, str]) -> list[str]:
+        n, url = numbered
+        folder = readers.read_tree(url).dir(tmp_path / f"t{n}")
+        return sorted(p.name for p in folder.rglob("*"))
+
+    results = readers.map(fetch, list(enumerate(urls)), max_workers=16)
+    assert [r.unwrap() for r in results] == [["catalog-info.yaml"]] * len(urls)
+    for n, url in enumerate(urls):
+        name = url.split("/")[4]
+        assert f"name: {name}" in (tmp_path / f"t{n}" / "catalog-info.yaml").read_text()
+
+
 def test_map_wraps_any_exception_and_keeps_the_batch_going(readers: UrlReaders) -> None:
     def work(n: int) -> int:
         if n % 4 == 0:

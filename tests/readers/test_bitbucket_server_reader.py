@@ -7,7 +7,6 @@ Every request lands on the fake, so the tests count them: the brief for this rea
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -411,7 +410,7 @@ def test_search_exact_and_missing_file(host: FakeScmHost, readers: UrlReaders) -
 # --- cost ------------------------------------------------------------------------------
 
 
-def test_request_counts_and_no_throttle(host: FakeScmHost, readers: UrlReaders) -> None:
+def test_request_counts(host: FakeScmHost, readers: UrlReaders) -> None:
     def cost(action: Callable[[], object]) -> int:
         host.clear_requests()
         try:
@@ -422,7 +421,6 @@ def test_request_counts_and_no_throttle(host: FakeScmHost, readers: UrlReaders) 
 
     file_url = web(host, "browse/docs/index.md?at=main")
     tree_url = web(host, "browse/docs?at=main")
-    started = time.monotonic()
     assert cost(lambda: readers.read_url(file_url).buffer()) == 2  # raw + last commit
     assert cost(lambda: readers.read_url(file_url, etag=readers.read_url(file_url).etag)) == 3
     assert cost(lambda: list(readers.read_tree(tree_url).files())) == 2
@@ -432,5 +430,3 @@ def test_request_counts_and_no_throttle(host: FakeScmHost, readers: UrlReaders) 
     glob = web(host, "browse/**/*.md?at=main")
     assert cost(lambda: [f.content() for f in readers.search(glob).files]) == 2 + 3
     assert cost(lambda: readers.search(glob, etag=etag)) == 1
-    # fourteen requests; Backstage's 1 request/second throttle would need ten seconds
-    assert time.monotonic() - started < 5
