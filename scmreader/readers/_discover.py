@@ -167,6 +167,8 @@ class DiscoveryRun:
         old = self._previous.get(repo.full_name) or {}
         old_files: dict[str, str] = dict(old.get("files", {}))
         try:
+            if target.default_branch and branch:
+                self._reader._known_branch(url, branch, self._token)
             if is_glob(target.path):
                 results, entry = self._glob(repo, branch, url, old, old_files)
             else:

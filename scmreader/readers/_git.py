@@ -376,6 +376,13 @@ class GitHostReader(BaseUrlReader):
                 if started or i == len(listings) - 1:
                     raise
 
+    def _known_branch(self, url: str, branch: str, token: str | None) -> None:
+        """Remember that ``branch`` (from a listing) is a whole branch name of ``url``'s
+        repository, so a file missing there is not looked for under longer ref names."""
+        loc = self._locate(url, token, need_path=False)
+        with self._cache_lock:
+            self._ref_cache[(loc.key, branch)] = (self._clock() + self._refs_ttl, (branch,))
+
     def _link_page(self, api_base: str) -> Callable[[requests.Response, Any, str], Page]:
         """A page reader for listings paginated by ``Link: rel="next"`` (GitHub, Gitea)."""
 

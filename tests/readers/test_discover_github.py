@@ -53,6 +53,10 @@ def test_default_branches_wildcards_and_skipped_kinds(host: FakeScmHost, readers
     )
     assert trunk.etag and trunk.status == "added"
     assert not any("acme/old" in u or "acme/copy" in u or "other/" in u for u in results)
+    # the branch came from the listing: a missing file costs its one request, no ref lookup
+    assert [r.path for r in host.requests if "no-catalog" in r.path] == [
+        "/raw/acme/no-catalog/main/catalog-info.yaml"
+    ]
     listings = host.requests_to(r"/api/v3/orgs/acme/repos")
     assert len(listings) == 1  # 35 listed repositories fit on one page of 100
 
