@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote
 
 from scmreader.cli._commands import _readers, _write_below, cli_token, print_json, show_summary
 from scmreader.errors import ScmReaderError
@@ -98,14 +99,15 @@ def _record(result: DiscoveryResult) -> dict[str, Any]:
 
 
 def _repo_path(result: DiscoveryResult) -> str:
-    """The file's path inside its repository, read back from its URL (after the branch)."""
+    """The file's path inside its repository, read back from its URL: after the branch
+    (Harness's ``~/`` dropped), else the ``path`` query (Azure DevOps), else the name."""
     parsed = parse_url(result.url)
-    path = parsed.path
+    path = unquote(parsed.path)
     marker = f"/{result.branch}/" if result.branch else ""
     if marker and marker in path:
-        return path.split(marker, 1)[1]
-    query = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p)
-    return query.get("path", "").strip("/") or path.rsplit("/", 1)[-1]
+        return path.split(marker, 1)[1].removeprefix("~/")
+    query = parse_qs(parsed.query).get("path", [""])[0].strip("/")
+    return query or path.rsplit("/", 1)[-1]
 
 
 def _progress(done: int, total: int) -> None:

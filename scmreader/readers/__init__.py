@@ -279,7 +279,7 @@ class UrlReaders:
         ``url`` is a discovery URL with fnmatch wildcards in the owner and repository
         segments and ``-`` for each repository's default branch (for example
         ``https://github.com/acme/*/blob/-/catalog-info.yaml``). Iterate the returned run for
-        :class:`~scmreader.readers._discover.DiscoveryResult` s as they arrive; ``state``
+        results (``DiscoveryResult``) as they arrive; ``state``
         (the previous run's ``run.state`` or a JSON file) makes unchanged entries cost one
         conditional request and no download. See :mod:`scmreader.readers._discover`.
         """

@@ -45,3 +45,25 @@ def test_discover_listing_failure_exit_code(fake_scm_host: FakeScmHost, tmp_path
     url = f"{fake_scm_host.base_url}/nobody/*/blob/-/catalog-info.yaml"
     assert main(["discover", url, "--config", str(config)]) == 6  # NotFoundError's code
     assert "nobody" in capsys.readouterr().err
+
+
+def test_discover_out_paths_per_host_form():
+    from scmreader.cli._discover import _repo_path
+    from scmreader.readers._discover import DiscoveryResult
+
+    cases = [
+        ("https://gitlab.example.com/g/p/-/blob/main/docs/a%20b.yaml", "main", "docs/a b.yaml"),
+        (
+            "https://dev.azure.com/o/p/_git/r?path=%2Fdir%2Fc.yaml&version=GBmain",
+            "main",
+            "dir/c.yaml",
+        ),
+        (
+            "https://h.example/ng/account/a/module/code/repos/r/files/dev/~/x/c.yaml",
+            "dev",
+            "x/c.yaml",
+        ),
+        ("https://bb.example/projects/P/repos/r/browse/c.yaml", "", "c.yaml"),
+    ]
+    for url, branch, expected in cases:
+        assert _repo_path(DiscoveryResult("o/r", branch, url)) == expected
