@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from scmreader.cli import DEFAULT_CONFIG_FILES, TOKEN_ENV
-from scmreader.errors import InputError, TargetWriteError
+from scmreader.cli._run import emit
+from scmreader.cli._write import (
+    check_out_path,
+    copy_stream,
+    out_folder,
+    write_error,
+    write_file,
+)
+from scmreader.errors import ConfigError, ConflictError, InputError, TargetWriteError
 from scmreader.readers.types import FileInfo
 
 if TYPE_CHECKING:
@@ -22,19 +30,30 @@ if TYPE_CHECKING:
     from scmreader.integrations import ScmIntegrations
     from scmreader.readers import UrlReaders
 
-_CHUNK = 256 * 1024
-
-
 # --- shared ---------------------------------------------------------------------------
 
 
-def load_cli_config(files: Sequence[str] | None) -> Config:
-    """The files named by ``--config``, else the default files present in the cwd."""
+def load_cli_config(files: Sequence[str] | None, *, strict: bool = False) -> Config:
+    """The files named by ``--config``, else the default files present in the cwd.
+
+    Unknown keys are logged as warnings by :func:`~scmreader.config.load_config` (the CLI
+    prints them on stderr); with ``strict`` they are ConfigErrors.
+    """
+    import inspect
+
     from scmreader.config import load_config
 
-    if files:
-        return load_config(*files)
-    return load_config(*[f for f in DEFAULT_CONFIG_FILES if os.path.exists(f)])
+    names = list(files) if files else [f for f in DEFAULT_CONFIG_FILES if os.path.exists(f)]
+    if not strict:
+        return load_config(*names)
+    if "strict" not in inspect.signature(load_config).parameters:
+        raise ConfigError(
+            "--strict is not supported by this version of scmreader.config; "
+            "run 'scmreader config validate --strict FILE...' instead."
+        )
+    strict_loader: Any = load_config  # strict= arrives with the config-checking change
+    loaded: Config = strict_loader(*names, strict=True)
+    return loaded
 
 
 def cli_token(args: argparse.Namespace) -> str | None:
@@ -49,7 +68,7 @@ def cli_token(args: argparse.Namespace) -> str | None:
 def _readers(args: argparse.Namespace) -> UrlReaders:
     from scmreader.readers import UrlReaders
 
-    config = load_cli_config(args.config)
+    config = load_cli_config(args.config, strict=args.strict)
     cache_path = getattr(args, "cache", None)
     if cache_path:
         from scmreader.cache import http_client_from_config
@@ -63,12 +82,12 @@ def _readers(args: argparse.Namespace) -> UrlReaders:
 def _integrations(args: argparse.Namespace) -> ScmIntegrations:
     from scmreader.integrations import ScmIntegrations
 
-    return ScmIntegrations.from_config(load_cli_config(args.config))
+    return ScmIntegrations.from_config(load_cli_config(args.config, strict=args.strict))
 
 
 def print_json(data: dict[str, Any]) -> None:
-    """One JSON object and a newline on stdout."""
-    print(json.dumps(data, default=str, ensure_ascii=False))
+    """One JSON object and a newline on stdout (only when not interrupted)."""
+    emit(json.dumps(data, default=str, ensure_ascii=False))
 
 
 def show_summary(args: argparse.Namespace) -> bool:
@@ -76,53 +95,26 @@ def show_summary(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def _copy(src: BinaryIO, dst: BinaryIO) -> int:
-    total = 0
-    while chunk := src.read(_CHUNK):
-        dst.write(chunk)
-        total += len(chunk)
-    return total
-
-
-def write_atomically(path: str | Path, src: BinaryIO) -> int:
-    """Stream ``src`` into ``path`` through a temporary file: no half-written file on error."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            size = _copy(src, out)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return size
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 # --- read -----------------------------------------------------------------------------
 
 
 def cmd_read(args: argparse.Namespace) -> int:
     """``scmreader read URL [-o FILE]``: the file's bytes to stdout or FILE."""
+    if args.output is not None and not args.output.strip():
+        raise InputError("-o/--output is empty; give a file path, or '-' for stdout")
     response = _readers(args).read_url(args.url, etag=args.etag, token=cli_token(args))
     output = None if args.output in (None, "-") else args.output
     stream = response.stream()
     content: bytes | None = None
     try:
         if output is not None:
-            size = write_atomically(output, stream)
+            size = write_file(output, stream)
         elif args.json:
             content = stream.read()
             size = len(content)
         else:
             sys.stdout.flush()
-            size = _copy(stream, sys.stdout.buffer)
+            size = copy_stream(stream, sys.stdout.buffer)
             sys.stdout.buffer.flush()
     finally:
         stream.close()
@@ -169,23 +161,30 @@ class _TreeSelection:
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
-    """``scmreader tree URL --out DIR [--filter GLOB]...``."""
+    """``scmreader tree URL --out DIR [--filter GLOB]... [--force | --merge]``."""
     from scmreader.cli._progress import TreeProgress
 
+    out = check_out_path(args.out)
     readers = _readers(args)
     token = cli_token(args)
-    out = Path(args.out)
     enabled = not args.quiet and sys.stderr.isatty()
-    with TreeProgress(enabled=enabled, description=f"reading into {out}") as progress:
+    with (
+        out_folder(out, force=args.force, merge=args.merge) as folder,
+        TreeProgress(enabled=enabled, description=f"reading into {out}") as progress,
+    ):
         selection = _TreeSelection(args.filter, progress)
         tree = readers.read_tree(args.url, etag=args.etag, filter=selection, token=token)
-        target = tree.dir(out)
+        try:
+            tree.dir(folder)
+        except (TargetWriteError, ConflictError) as exc:
+            # The library names the file below the folder; say which folder, too.
+            raise TargetWriteError(f"Writing the tree into {args.out!r} failed: {exc}") from None
     if args.json:
         print_json(
             {
                 "url": args.url,
                 "etag": tree.etag,
-                "dir": str(target),
+                "dir": str(out),
                 "files": selection.paths,
                 "file_count": progress.files,
                 "bytes": progress.bytes,
@@ -193,7 +192,7 @@ def cmd_tree(args: argparse.Namespace) -> int:
         )
     elif show_summary(args):
         print(
-            f"wrote {progress.files} files ({progress.bytes} bytes) to {target} (etag {tree.etag})",
+            f"wrote {progress.files} files ({progress.bytes} bytes) to {out} (etag {tree.etag})",
             file=sys.stderr,
         )
     return 0
@@ -234,59 +233,100 @@ def relative_search_path(glob_url: str, file_url: str) -> str:
     return "/".join(parts)
 
 
-def _write_below(root: Path, relative: str, content: bytes) -> Path:
+def check_glob(url: str) -> None:
+    """InputError (exit 2) when the glob in ``url``'s path is malformed: an unclosed ``[``
+    or unbalanced ``{``/``}``."""
+    from scmreader.urls import parse_url
+
+    path = unquote(parse_url(url).path)
+    depth = 0
+    i = 0
+    problem = ""
+    while i < len(path) and not problem:
+        c = path[i]
+        if c == "[":
+            start = i + 2 if path[i + 1 : i + 2] in ("!", "^") else i + 1
+            close = path.find("]", start + 1)
+            if close < 0:
+                problem = f"the '[' at position {i + 1} of the path is never closed"
+            i = max(close, i)
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth < 0:
+                problem = f"the '}}' at position {i + 1} of the path has no '{{'"
+        i += 1
+    if not problem and depth > 0:
+        problem = "a '{' in the path is never closed"
+    if problem:
+        raise InputError(
+            f"The glob in {url} is malformed: {problem}. Close it (e.g. '[ab].md', "
+            "'{a,b}.md'), or escape a literal bracket as '[[]'."
+        )
+
+
+def _write_below(root: Path, relative: str, content: bytes, label: str | None = None) -> Path:
     """Write ``content`` at ``root/relative``, refusing to leave ``root`` (links included).
 
     Containment is checked on the nearest folder that already exists *before* anything is
-    created, so a symlink inside ``root`` cannot make ``mkdir`` land outside it.
+    created, so a symlink inside ``root`` cannot make ``mkdir`` land outside it. ``label``
+    is the folder as the user wrote it, for messages.
     """
     import io
 
+    label = str(root) if label is None else label
     real_root = root.resolve()
     target = root.joinpath(*relative.split("/"))
     existing = target.parent
     while not existing.exists() and existing != root:
         existing = existing.parent
     if not existing.resolve().is_relative_to(real_root) or target.is_symlink():
-        raise InputError(f"refusing to write '{relative}': it would leave {root}")
+        raise InputError(f"refusing to write '{relative}': it would leave {label!r}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, io.BytesIO(content))
-    except OSError as exc:
+        write_file(target, io.BytesIO(content))
+    except (OSError, TargetWriteError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise TargetWriteError(
-            f"could not write '{relative}' below {root} ({exc.strerror or type(exc).__name__}); "
-            "check free space and permissions."
+            f"Cannot write '{relative}' below {label!r} ({reason}); check free space and "
+            "permissions, or choose another --out folder."
         ) from None
     return target
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    """``scmreader search GLOB_URL [--out DIR]``: matched URLs, one per line."""
-    result = _readers(args).search(args.url, etag=args.etag, token=cli_token(args))
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TargetWriteError(
-                f"could not create {out} ({exc.strerror or type(exc).__name__}); choose "
-                "another --out folder."
-            ) from None
+    """``scmreader search GLOB_URL [--out DIR] [--fail-if-none]``: matched URLs, one per line.
+
+    Nothing matched: exit 0 with an empty list, or 1 with ``--fail-if-none`` (like grep)."""
+    out = check_out_path(args.out) if args.out is not None else None
+    check_glob(args.url)
+    readers = _readers(args)
     records: list[dict[str, Any]] = []
-    for found in result.files:
-        record: dict[str, Any] = {"url": found.url, "last_modified_at": found.last_modified_at}
+    with contextlib.ExitStack() as stack:
+        folder = None
         if out is not None:
-            relative = relative_search_path(args.url, found.url)
-            _write_below(out, relative, found.content())
-            record["path"] = relative
-        records.append(record)
-        if not args.json:
-            print(found.url)
+            folder = stack.enter_context(out_folder(out, force=args.force, merge=args.merge))
+        result = readers.search(args.url, etag=args.etag, token=cli_token(args))
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise write_error(args.out, exc, "create the folder") from None
+        for found in result.files:
+            record: dict[str, Any] = {"url": found.url, "last_modified_at": found.last_modified_at}
+            if folder is not None:
+                relative = relative_search_path(args.url, found.url)
+                _write_below(folder, relative, found.content(), args.out)
+                record["path"] = relative
+            records.append(record)
     if args.json:
         print_json({"url": args.url, "etag": result.etag, "files": records})
-    elif out is not None and show_summary(args):
-        print(f"wrote {len(records)} files to {out}", file=sys.stderr)
-    return 0
+    else:
+        emit("".join(f"{r['url']}\n" for r in records), end="")
+        if out is not None and show_summary(args):
+            print(f"wrote {len(records)} files to {out}", file=sys.stderr)
+    return 1 if not records and args.fail_if_none else 0
 
 
 # --- resolve / url --------------------------------------------------------------------
@@ -298,7 +338,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"url": args.url, "base": args.base, "line": args.line, "resolved": resolved})
     else:
-        print(resolved)
+        emit(resolved)
     return 0
 
 
@@ -308,7 +348,7 @@ def cmd_url_edit(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"url": args.url, "edit_url": edit})
     else:
-        print(edit)
+        emit(edit)
     return 0
 
 
@@ -337,5 +377,5 @@ def cmd_url_fetch(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(api_url)
+        emit(api_url)
     return 0
