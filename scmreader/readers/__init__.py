@@ -14,7 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from scmreader._plugins import discover
-from scmreader.errors import NotAllowedError
+from scmreader.errors import NotAllowedError, NotFoundError
 from scmreader.readers.base import (
     BaseUrlReader,
     ReaderContext,
@@ -152,8 +152,21 @@ class UrlReaders:
         filter: TreeFilter | None = None,
         token: str | None = None,
     ) -> ReadTreeResponse:
-        """Read a tree through the reader for ``url``."""
-        return self.reader_for(url).read_tree(url, etag=etag, filter=filter, token=token)
+        """Read a tree through the reader for ``url``.
+
+        When the URL's path holds no files, consuming the tree raises NotFoundError naming
+        the URL, or InputError when the URL is a file's (use :meth:`read_url`)."""
+        from scmreader.readers.tree._response import missing_tree_error
+
+        reader = self.reader_for(url)
+        try:
+            response = reader.read_tree(url, etag=etag, filter=filter, token=token)
+        except NotFoundError as exc:
+            error = missing_tree_error(reader, url, token)
+            raise (exc if isinstance(error, NotFoundError) else error) from None
+        if hasattr(response, "on_missing"):
+            response.on_missing = lambda: missing_tree_error(reader, url, token)
+        return response
 
     def search(
         self, url: str, *, etag: str | None = None, token: str | None = None
