@@ -38,6 +38,9 @@ EXIT_CODES: dict[str, int] = {
 #: Read when no ``--config`` is given, when they exist in the working directory.
 DEFAULT_CONFIG_FILES = ("app-config.yaml", "app-config.local.yaml")
 
+#: Seconds ``read``, ``tree`` and ``search`` wait for a host's answer (``--timeout``).
+DEFAULT_TIMEOUT = 30.0
+
 #: Environment variable read when ``--token`` is not given (keeps tokens out of ``ps``).
 TOKEN_ENV = "SCMREADER_TOKEN"
 
@@ -103,6 +106,14 @@ def _common(*, reading: bool, config: bool = True) -> _Parser:
             help="keep answers in a SQLite response cache at PATH and revalidate them with "
             "ETags next time (instead of the cache configured at scmreader.cache)",
         )
+        common.add_argument(
+            "--timeout",
+            type=_seconds,
+            default=DEFAULT_TIMEOUT,
+            metavar="SECONDS",
+            help="give up on a host that does not answer within SECONDS, retries included "
+            f"(default {DEFAULT_TIMEOUT:g}; large downloads are not cut short)",
+        )
     if config:
         common.add_argument(
             "--strict",
@@ -125,6 +136,16 @@ def _out_policy(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write into a non-empty --out folder, keeping the files already there",
     )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def _line_number(text: str) -> int:
@@ -286,7 +307,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args, module, function)
 
 
-__all__ = ["DEFAULT_CONFIG_FILES", "EXIT_CODES", "TOKEN_ENV", "build_parser", "main"]
+__all__ = [
+    "DEFAULT_CONFIG_FILES",
+    "DEFAULT_TIMEOUT",
+    "EXIT_CODES",
+    "TOKEN_ENV",
+    "build_parser",
+    "main",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -66,17 +66,53 @@ def cli_token(args: argparse.Namespace) -> str | None:
 
 
 def _readers(args: argparse.Namespace) -> UrlReaders:
+    from dataclasses import replace
+
+    from scmreader.cache import http_client_from_config
     from scmreader.readers import UrlReaders
 
     config = load_cli_config(args.config, strict=args.strict)
     cache_path = getattr(args, "cache", None)
     if cache_path:
-        from scmreader.cache import http_client_from_config
+        check_cache_file(cache_path)
+    http = http_client_from_config(config, cache_path=cache_path or None)
+    limit = float(args.timeout)
+    s = http.settings
+    # --timeout bounds the wait for each answer (connect, headers, retries), not the
+    # download of a large body, which keeps the client's body deadline.
+    http.settings = replace(
+        s,
+        connect_timeout=min(s.connect_timeout, limit),
+        read_timeout=min(s.read_timeout, limit),
+        request_deadline=min(s.request_deadline, limit),
+    )
+    return UrlReaders.default(config, http=http)
 
-        return UrlReaders.default(
-            config, http=http_client_from_config(config, cache_path=cache_path)
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_cache_file(path: str) -> None:
+    """InputError when ``--cache PATH`` is an existing file that is not a SQLite database:
+    the user's file is never touched (nor suggested for deletion)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        head = b"folder"
+    except OSError as exc:
+        raise InputError(
+            f"--cache {path!r} cannot be opened ({exc.strerror}); give a path scmreader may "
+            "create and write, e.g. ~/.cache/scmreader/responses.sqlite"
+        ) from None
+    if head and head != _SQLITE_HEADER:
+        raise InputError(
+            f"--cache {path!r} exists and is not a SQLite database, so it is not a response "
+            "cache; scmreader leaves it alone. Give a new path (created on first use) or the "
+            "path of an existing scmreader cache."
         )
-    return UrlReaders.default(config)
 
 
 def _integrations(args: argparse.Namespace) -> ScmIntegrations:

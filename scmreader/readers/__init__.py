@@ -124,11 +124,17 @@ class UrlReaders:
         for t in self._tuples:
             if t.predicate(parsed):
                 return t.reader
+        for t in self._tuples:  # a reader that knows which of its rules refused the URL
+            refusal = getattr(t.reader, "refusal", None)
+            reason = refusal(parsed) if callable(refusal) else None
+            if reason:
+                raise NotAllowedError(f"Reading from '{redact_url(url)}' is not allowed: {reason}")
         raise NotAllowedError(
-            f"Reading from '{redact_url(url)}' is not allowed: no integration is configured "
-            f"for host '{parsed.host}'. Add one under 'integrations' (for example "
-            f"integrations.github[].host: {parsed.host}), or add the host to the list of "
-            "allowed hosts at 'backend.reading.allow'."
+            f"Reading from '{redact_url(url)}' is not allowed: no integration and no "
+            f"backend.reading.allow entry covers host '{parsed.host}'. Add an integration "
+            f"for it (for example integrations.github[].host: {parsed.host}; check the "
+            "provider key for typos), or allow plain HTTP reads from it with "
+            f"backend.reading.allow: [{{host: {parsed.host}}}]."
         )
 
     def read_url(
