@@ -97,7 +97,7 @@ def _start_host() -> FakeScmHost:
     except ImportError:
         raise InputError(
             "The demo needs the 'testing' extra (gitpython); install it with "
-            "pip install 'scmreader[testing]'."
+            "pip install '.[testing]' from a checkout of scmreader."
         ) from None
     from scmreader.testing import FakeScmHost
 

@@ -89,7 +89,11 @@ def _common(*, reading: bool, config: bool = True) -> _Parser:
             + " and ".join(DEFAULT_CONFIG_FILES)
             + " in the working directory, when present",
         )
-    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout; any failure is one JSON object on stderr",
+    )
     if reading:
         common.add_argument(
             "--token",
@@ -190,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("read", parents=[reading], help="read one file (to stdout or -o FILE)")
-    p.add_argument("url", metavar="URL")
+    p.add_argument("url", metavar="URL", help="browse URL of the file (as copied from the host)")
     p.add_argument(
         "-o",
         "--output",
@@ -201,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="read")
 
     p = sub.add_parser("tree", parents=[reading], help="read a directory tree into a folder")
-    p.add_argument("url", metavar="URL")
+    p.add_argument("url", metavar="URL", help="browse URL of the folder (or repository)")
     p.add_argument(
         "--out",
         "-o",
@@ -220,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="tree")
 
     p = sub.add_parser("search", parents=[reading], help="list the files a glob URL matches")
-    p.add_argument("url", metavar="GLOB_URL")
+    p.add_argument(
+        "url", metavar="GLOB_URL", help="browse URL with a glob, e.g. .../blob/main/**/*.md"
+    )
     p.add_argument(
         "--out",
         "-o",
@@ -246,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("url", help="URL helpers of the integrations")
     url_sub = p.add_subparsers(dest="url_command", metavar="SUBCOMMAND", required=True)
     u = url_sub.add_parser("edit", parents=[plain], help="the host's web-editor URL for a file")
-    u.add_argument("url", metavar="URL")
+    u.add_argument("url", metavar="URL", help="browse URL of the file")
     u.set_defaults(handler="url-edit")
     fetch_parent = _common(reading=False)
     fetch_parent.add_argument(
@@ -255,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = url_sub.add_parser(
         "fetch", parents=[fetch_parent], help="the API URL the reader fetches for a file URL"
     )
-    u.add_argument("url", metavar="URL")
+    u.add_argument("url", metavar="URL", help="browse URL of the file")
     u.set_defaults(handler="url-fetch")
 
     p = sub.add_parser("config", help="work with app-config files")
@@ -267,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load and merge FILEs as the library does and check every integration "
         "and backend.reading.allow entry. Exit 0 when valid, 1 when not, 2 on bad usage.",
     )
-    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("files", nargs="+", metavar="FILE", help="app-config files, merged in order")
     v.add_argument(
         "--format",
         choices=("text", "json", "github"),
