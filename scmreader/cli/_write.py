@@ -3,7 +3,8 @@
 Rules (the README's "Local files" section says the same):
 
 - a new path or an existing regular file is replaced atomically (temporary file in the same
-  folder, then rename); an existing file keeps its permission bits;
+  folder, then rename); an existing file keeps its permission bits (and, for root, its
+  owner); a file with several hard links is written in place instead;
 - anything else that is not a folder (a device such as ``/dev/null``, a FIFO, a terminal,
   a socket) is opened and written directly, never replaced;
 - a symlink is followed: the file it points to is written (by the rules above) and the
@@ -58,11 +59,16 @@ def _umask() -> int:
     return mask
 
 
-def _replace_atomically(target: Path, src: BinaryIO, mode: int) -> int:
+def _replace_atomically(
+    target: Path, src: BinaryIO, mode: int, old: os.stat_result | None
+) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             size = copy_stream(src, out)
+        if old is not None and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):  # keep the owner when allowed (root)
+                os.chown(tmp, old.st_uid, old.st_gid)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
@@ -85,12 +91,13 @@ def write_file(path: str | os.PathLike[str], src: BinaryIO) -> int:
             info = None
         if info is not None and stat.S_ISDIR(info.st_mode):
             raise TargetWriteError(f"Cannot write {user_path!r}: it is a folder; give a file path.")
-        if info is not None and not stat.S_ISREG(info.st_mode):
-            # A device, FIFO, terminal or socket: write into it, never replace it.
+        if info is not None and (not stat.S_ISREG(info.st_mode) or info.st_nlink > 1):
+            # A device, FIFO, terminal or socket: write into it, never replace it. So is a
+            # file with several hard links, so that every name sees the new content.
             with open(target, "wb", buffering=0) as out:
                 return copy_stream(src, out)
         mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
-        return _replace_atomically(target, src, mode)
+        return _replace_atomically(target, src, mode, info)
     except OSError as exc:
         raise write_error(user_path, exc) from None
 

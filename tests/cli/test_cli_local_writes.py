@@ -91,6 +91,34 @@ def test_an_existing_file_keeps_its_mode(
     assert target.read_bytes() == MKDOCS
 
 
+def test_an_existing_file_keeps_its_owner_when_root_writes_it(
+    cli: Cli, github_site: GithubSite, tmp_path: Path
+) -> None:
+    target = tmp_path / "theirs.yml"
+    target.write_bytes(b"old\n")
+    os.chown(target, 12345, 23456)  # the tests run as root (mknod needs it too)
+    result = cli(
+        "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(target)
+    )
+    assert result.code == 0, result.stderr
+    assert (target.stat().st_uid, target.stat().st_gid) == (12345, 23456)
+
+
+def test_a_hard_linked_file_is_written_in_place(
+    cli: Cli, github_site: GithubSite, tmp_path: Path
+) -> None:
+    target = tmp_path / "a.yml"
+    target.write_bytes(b"old\n")
+    other = tmp_path / "b.yml"
+    os.link(target, other)
+    result = cli(
+        "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(target)
+    )
+    assert result.code == 0, result.stderr
+    assert other.read_bytes() == MKDOCS
+    assert os.stat(target).st_ino == os.stat(other).st_ino
+
+
 def test_a_new_file_gets_the_umask_mode(cli: Cli, github_site: GithubSite, tmp_path: Path) -> None:
     target = tmp_path / "new.yml"
     old = os.umask(0o027)
