@@ -11,13 +11,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from cli_helpers import SERVICE_FILES, Cli, GithubSite
+from cli_helpers import SERVICE_FILES, Cli, GithubSite, Result
 
 MKDOCS = SERVICE_FILES["mkdocs.yml"].encode()
 
 
-def _read(cli: Cli, site: GithubSite, *args: str) -> object:
-    return cli("read", site.blob("mkdocs.yml"), "-c", site.config, *args)
+def read_to(cli: Cli, site: GithubSite, output: Path | str, *args: str) -> Result:
+    """``scmreader read <mkdocs.yml> -o OUTPUT``."""
+    return cli("read", site.blob("mkdocs.yml"), "-c", site.config, "-o", str(output), *args)
 
 
 def test_a_character_device_is_written_into_not_replaced(
@@ -26,7 +27,7 @@ def test_a_character_device_is_written_into_not_replaced(
     # A node with /dev/null's numbers (1, 3), made in the test's own folder.
     null = tmp_path / "null"
     os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
-    result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(null))
+    result = read_to(cli, github_site, null)
     assert result.code == 0, result.stderr
     assert stat.S_ISCHR(os.lstat(null).st_mode)
     assert os.lstat(null).st_rdev == os.makedev(1, 3)
@@ -46,7 +47,7 @@ def test_a_fifo_is_written_into_not_replaced(
 
     reader = threading.Thread(target=drain)
     reader.start()
-    result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(fifo))
+    result = read_to(cli, github_site, fifo)
     reader.join(timeout=30)
     assert result.code == 0, result.stderr
     assert received == [MKDOCS]
@@ -60,7 +61,7 @@ def test_a_symlink_is_followed_and_stays_a_link(
     real.write_bytes(b"old\n")
     link = tmp_path / "link.yml"
     link.symlink_to(real)
-    result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(link))
+    result = read_to(cli, github_site, link)
     assert result.code == 0, result.stderr
     assert link.is_symlink()
     assert real.read_bytes() == MKDOCS
@@ -71,7 +72,7 @@ def test_a_dangling_symlink_creates_its_target(
 ) -> None:
     link = tmp_path / "link.yml"
     link.symlink_to(tmp_path / "made.yml")
-    result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(link))
+    result = read_to(cli, github_site, link)
     assert result.code == 0, result.stderr
     assert link.is_symlink() and (tmp_path / "made.yml").read_bytes() == MKDOCS
 
@@ -83,9 +84,7 @@ def test_an_existing_file_keeps_its_mode(
     target = tmp_path / "out.yml"
     target.write_bytes(b"old\n")
     target.chmod(mode)
-    result = cli(
-        "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(target)
-    )
+    result = read_to(cli, github_site, target)
     assert result.code == 0, result.stderr
     assert stat.S_IMODE(target.stat().st_mode) == mode
     assert target.read_bytes() == MKDOCS
@@ -97,9 +96,7 @@ def test_an_existing_file_keeps_its_owner_when_root_writes_it(
     target = tmp_path / "theirs.yml"
     target.write_bytes(b"old\n")
     os.chown(target, 12345, 23456)  # the tests run as root (mknod needs it too)
-    result = cli(
-        "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(target)
-    )
+    result = read_to(cli, github_site, target)
     assert result.code == 0, result.stderr
     assert (target.stat().st_uid, target.stat().st_gid) == (12345, 23456)
 
@@ -111,9 +108,7 @@ def test_a_hard_linked_file_is_written_in_place(
     target.write_bytes(b"old\n")
     other = tmp_path / "b.yml"
     os.link(target, other)
-    result = cli(
-        "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(target)
-    )
+    result = read_to(cli, github_site, target)
     assert result.code == 0, result.stderr
     assert other.read_bytes() == MKDOCS
     assert os.stat(target).st_ino == os.stat(other).st_ino
@@ -123,9 +118,7 @@ def test_a_new_file_gets_the_umask_mode(cli: Cli, github_site: GithubSite, tmp_p
     target = tmp_path / "new.yml"
     old = os.umask(0o027)
     try:
-        result = cli(
-            "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-o", str(target)
-        )
+        result = read_to(cli, github_site, target)
     finally:
         os.umask(old)
     assert result.code == 0, result.stderr
@@ -135,15 +128,7 @@ def test_a_new_file_gets_the_umask_mode(cli: Cli, github_site: GithubSite, tmp_p
 def test_a_folder_as_output_is_a_target_write_error(
     cli: Cli, github_site: GithubSite, tmp_path: Path
 ) -> None:
-    result = cli(
-        "read",
-        github_site.blob("mkdocs.yml"),
-        "-c",
-        github_site.config,
-        "-o",
-        str(tmp_path),
-        "--json",
-    )
+    result = read_to(cli, github_site, tmp_path, "--json")
     assert result.code == 12
     error = result.error_json()["error"]
     assert error["type"] == "TargetWriteError" and str(tmp_path) in error["message"]

@@ -202,6 +202,14 @@ def test_usage_errors_stay_text_without_json(cli: Cli) -> None:
     assert result.stderr.startswith("usage: scmreader read")
 
 
+def _assert_tree_interrupted(cli: Cli, site: GithubSite, out: Path) -> None:
+    """``tree --json`` exits 130 with no success object and one JSON error."""
+    result = cli("tree", site.tree("docs"), "-c", site.config, "--out", str(out), "--json")
+    assert result.code == 130
+    assert result.stdout == b""
+    assert _one_error(result.stderr)["type"] == "Interrupted"
+
+
 def test_an_interrupt_is_json_and_prints_no_success_object(
     cli: Cli, github_site: GithubSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -211,18 +219,7 @@ def test_an_interrupt_is_json_and_prints_no_success_object(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ArchiveTreeResponse, "dir", interrupted)
-    result = cli(
-        "tree",
-        github_site.tree("docs"),
-        "-c",
-        github_site.config,
-        "--out",
-        str(tmp_path / "o"),
-        "--json",
-    )
-    assert result.code == 130
-    assert result.stdout == b""
-    assert _one_error(result.stderr)["type"] == "Interrupted"
+    _assert_tree_interrupted(cli, github_site, tmp_path / "o")
 
 
 def test_an_interrupt_a_library_swallowed_still_exits_130_without_output(
@@ -240,18 +237,7 @@ def test_an_interrupt_a_library_swallowed_still_exits_130_without_output(
         return real(self, target)
 
     monkeypatch.setattr(ArchiveTreeResponse, "dir", swallowing)
-    result = cli(
-        "tree",
-        github_site.tree("docs"),
-        "-c",
-        github_site.config,
-        "--out",
-        str(tmp_path / "o"),
-        "--json",
-    )
-    assert result.code == 130
-    assert result.stdout == b""
-    assert _one_error(result.stderr)["type"] == "Interrupted"
+    _assert_tree_interrupted(cli, github_site, tmp_path / "o")
 
 
 def test_a_bug_is_json_under_json(
