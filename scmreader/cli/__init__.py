@@ -48,7 +48,7 @@ TOKEN_ENV = "SCMREADER_TOKEN"
 _HANDLERS: dict[str, tuple[str, str]] = {
     "read": ("scmreader.cli._commands", "cmd_read"),
     "tree": ("scmreader.cli._commands", "cmd_tree"),
-    "search": ("scmreader.cli._commands", "cmd_search"),
+    "search": ("scmreader.cli._search", "cmd_search"),
     "resolve": ("scmreader.cli._commands", "cmd_resolve"),
     "url-edit": ("scmreader.cli._commands", "cmd_url_edit"),
     "url-fetch": ("scmreader.cli._commands", "cmd_url_fetch"),
