@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scmreader.cli import DEFAULT_CONFIG_FILES, TOKEN_ENV
+from scmreader.cli import TOKEN_ENV
 from scmreader.cli._run import emit
 from scmreader.cli._write import (
     check_out_path,
@@ -18,7 +18,7 @@ from scmreader.cli._write import (
     out_folder,
     write_file,
 )
-from scmreader.errors import ConfigError, ConflictError, InputError, TargetWriteError
+from scmreader.errors import ConflictError, InputError, TargetWriteError
 from scmreader.readers.types import FileInfo
 
 if TYPE_CHECKING:
@@ -30,26 +30,12 @@ if TYPE_CHECKING:
 
 
 def load_cli_config(files: Sequence[str] | None, *, strict: bool = False) -> Config:
-    """The files named by ``--config``, else the default files present in the cwd.
-
-    Unknown keys are logged as warnings by :func:`~scmreader.config.load_config` (the CLI
-    prints them on stderr); with ``strict`` they are ConfigErrors.
-    """
-    import inspect
-
+    """The files named by ``--config``, else the default files present in the cwd (what
+    ``load_config()`` reads). Unknown keys are logged as warnings on ``scmreader.config``
+    (the CLI prints them on stderr); with ``strict`` they are a ConfigError."""
     from scmreader.config import load_config
 
-    names = list(files) if files else [f for f in DEFAULT_CONFIG_FILES if os.path.exists(f)]
-    if not strict:
-        return load_config(*names)
-    if "strict" not in inspect.signature(load_config).parameters:
-        raise ConfigError(
-            "--strict is not supported by this version of scmreader.config; "
-            "run 'scmreader config validate --strict FILE...' instead."
-        )
-    strict_loader: Any = load_config  # strict= arrives with the config-checking change
-    loaded: Config = strict_loader(*names, strict=True)
-    return loaded
+    return load_config(*(files or ()), strict=strict)
 
 
 def cli_token(args: argparse.Namespace) -> str | None:

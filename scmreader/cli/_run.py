@@ -70,6 +70,10 @@ def setup_logging(verbose: int, *, json_mode: bool = False) -> Callable[[], None
     return restore
 
 
+#: JSON key -> LogRecord attribute of the config loader's warnings (``extra=``).
+_WARNING_FIELDS = (("key_path", "key_path"), ("file", "config_file"), ("line", "config_line"))
+
+
 class _OnceHandler(logging.Handler):
     """Config warnings on stderr, each distinct message once (JSON objects with --json)."""
 
@@ -87,7 +91,12 @@ class _OnceHandler(logging.Handler):
             return
         self._seen.add(message)
         if self._json:
-            print(json.dumps({"warning": {"message": message}}), file=sys.stderr)
+            found: dict[str, Any] = {"message": message}
+            for key, attribute in _WARNING_FIELDS:
+                value = getattr(record, attribute, None)
+                if value is not None:
+                    found[key] = value
+            print(json.dumps({"warning": found}), file=sys.stderr)
         else:
             print(f"scmreader: warning: {message}", file=sys.stderr)
 

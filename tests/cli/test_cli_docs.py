@@ -83,3 +83,10 @@ def test_mkdocs_nav_lists_every_page() -> None:
     nav = (REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     for page in PAGES:
         assert str(page.relative_to(DOCS)) in nav, page
+
+
+def test_the_cli_reads_the_same_default_files_as_load_config() -> None:
+    from scmreader.cli import DEFAULT_CONFIG_FILES as CLI_DEFAULTS
+    from scmreader.config import DEFAULT_CONFIG_FILES
+
+    assert CLI_DEFAULTS == DEFAULT_CONFIG_FILES  # the parser keeps its own copy: --help is light

@@ -4,7 +4,6 @@ and the small ones (resolve --line, demo without git, --cache, a silent server).
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cli_helpers import Cli, GithubSite
 
 from scmreader.testing import FakeScmHost
@@ -93,35 +93,31 @@ def test_config_warnings_are_printed_once_each(
     ]
 
 
-def test_strict_is_passed_to_load_config(
-    cli: Cli, github_site: GithubSite, config_warnings: list[dict[str, Any]]
+def test_typos_in_a_real_config_are_warned_about_and_fail_under_strict(
+    cli: Cli, github_site: GithubSite, tmp_path: Path
 ) -> None:
-    assert cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config).code == 0
-    assert cli("url", "edit", github_site.blob("mkdocs.yml"), "-c", github_site.config).code == 0
-    strict = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "--strict")
-    assert strict.code == 0
-    assert [c["strict"] for c in config_warnings] == [False, False, True]
-
-
-def test_strict_without_support_in_load_config_is_a_config_error(
-    cli: Cli, github_site: GithubSite, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import scmreader.config as config_module
-
-    real = config_module.load_config
-    if "strict" in inspect.signature(real).parameters:
-        # The config loader checks keys itself: a typo under --strict must fail there.
-        result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "--strict")
-        assert result.code == 0
-        return
-
-    def plain(*sources: Any, **kwargs: Any) -> Any:
-        return real(*sources, **kwargs)
-
-    monkeypatch.setattr(config_module, "load_config", plain)
-    result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "--strict")
-    assert result.code == 3
-    assert "config validate --strict" in result.stderr
+    config = yaml.safe_load(Path(github_site.config).read_text())
+    config["integrations"]["github"][0]["tokn"] = "ghp_typo"
+    config["integrations"]["githb"] = [{"host": "example.com"}]
+    typos = tmp_path / "typos.yaml"
+    typos.write_text(yaml.safe_dump(config))
+    result = cli("read", github_site.blob("mkdocs.yml"), "-c", str(typos))
+    assert result.code == 0
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2, warnings
+    tokn, githb = sorted(warnings, key=lambda w: "githb" in w)
+    assert "integrations.github[0].tokn" in tokn and "did you mean 'token'" in tokn
+    assert "integrations.githb" in githb and "did you mean 'github'" in githb
+    assert all(w.startswith(f"scmreader: warning: {typos}:") for w in warnings)
+    as_json = cli("read", github_site.blob("mkdocs.yml"), "-c", str(typos), "--json")
+    records = [json.loads(line)["warning"] for line in as_json.stderr.splitlines()]
+    first = next(r for r in records if r["key_path"].endswith("tokn"))
+    assert first["key_path"] == "integrations.github[0].tokn" and first["file"] == str(typos)
+    assert isinstance(first["line"], int)
+    strict = cli("read", github_site.blob("mkdocs.yml"), "-c", str(typos), "--strict", "--json")
+    assert strict.code == 3 and strict.stdout == b""
+    error = json.loads(strict.stderr.splitlines()[-1])["error"]
+    assert error["type"] == "ConfigError" and "tokn" in error["message"]
 
 
 # --- 4: NotAllowedError says which rule failed -----------------------------------------
