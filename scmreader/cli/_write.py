@@ -121,8 +121,9 @@ def _is_empty_dir(folder: Path) -> bool:
 def out_folder(out: Path, *, force: bool, merge: bool) -> Iterator[Path]:
     """The folder to write an ``--out`` tree into; cleans up on failure.
 
-    New or empty ``out``: ``out`` itself. Non-empty: refused, unless ``merge`` (``out``
-    itself) or ``force`` (a fresh sibling folder that replaces ``out`` on success).
+    New ``out``: ``out`` itself, removed again on failure. Empty: ``out``. Non-empty:
+    refused, unless ``merge`` (``out`` itself) or ``force`` (a fresh sibling folder that
+    replaces ``out`` on success).
     A symlink to a folder is followed. Failures to prepare are TargetWriteError.
     """
     user = str(out)
@@ -131,7 +132,14 @@ def out_folder(out: Path, *, force: bool, merge: bool) -> Iterator[Path]:
         raise TargetWriteError(
             f"Cannot write into {user!r}: it exists and is not a folder; choose a folder path."
         )
-    if not real.exists() or merge or _is_empty_dir(real):
+    if not real.exists():
+        try:
+            yield real
+        except BaseException:
+            shutil.rmtree(real, ignore_errors=True)  # created by this command: remove it
+            raise
+        return
+    if merge or _is_empty_dir(real):
         yield real
         return
     if not force:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import SERVICE_FILES, Cli, GithubSite, Result
 
+from scmreader.errors import TargetWriteError
+
 MKDOCS = SERVICE_FILES["mkdocs.yml"].encode()
 
 
@@ -234,3 +236,26 @@ def test_search_out_into_a_file_is_a_target_write_error(
     )
     assert result.code == 12
     assert f"'{target}'" in result.stderr
+
+
+def test_a_new_search_folder_is_removed_when_a_write_fails(
+    cli: Cli, github_site: GithubSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scmreader.cli._search as search
+
+    real = search._write_below
+    calls: list[str] = []
+
+    def second_fails(root: Path, relative: str, content: bytes, label: str | None = None) -> Path:
+        calls.append(relative)
+        if len(calls) == 2:
+            raise TargetWriteError(f"Cannot write {relative!r} below {label!r} (disk full)")
+        return real(root, relative, content, label)
+
+    monkeypatch.setattr(search, "_write_below", second_fails)
+    out = tmp_path / "new" / "found"
+    url = github_site.blob("**/catalog-info.yaml")
+    result = cli("search", url, "-c", github_site.config, "--out", str(out))
+    assert result.code == 12 and result.stdout == b""
+    assert len(calls) == 2
+    assert not out.exists()
