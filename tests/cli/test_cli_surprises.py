@@ -371,3 +371,29 @@ def test_the_default_timeout_is_well_below_two_minutes(cli: Cli) -> None:
     args = build_parser().parse_args(["read", "https://github.com/o/r/blob/main/a"])
     assert args.timeout == DEFAULT_TIMEOUT <= 30
     assert cli("read", "x", "--timeout", "0").code == 2
+
+
+# --- 8: -v is one line per HTTP request --------------------------------------------------
+
+
+def test_verbose_tree_logs_each_request_once(
+    cli: Cli, github_site: GithubSite, tmp_path: Path
+) -> None:
+    result = cli(
+        "tree",
+        github_site.tree("docs"),
+        "-c",
+        github_site.config,
+        "--out",
+        str(tmp_path / "o"),
+        "-v",
+    )
+    assert result.code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    requests = list(github_site.host.requests)
+    assert len(lines) == len(requests) == 3  # commit lookup, tarball redirect, codeload
+    for line, request in zip(lines, requests, strict=True):
+        method, url, arrow, status, _in, ms, _unit, size, _bytes = line.split(" ")[1:]
+        assert (method, arrow, _in, _unit, _bytes) == (request.method, "->", "in", "ms,", "bytes")
+        assert url.split("?")[0].endswith(request.path)
+        assert status.isdigit() and ms.isdigit() and (size.isdigit() or size == "streamed")
