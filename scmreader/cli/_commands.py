@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scmreader.cli import TOKEN_ENV
@@ -90,12 +92,34 @@ def check_cache_file(path: str) -> None:
             f"--cache {path!r} cannot be opened ({exc.strerror}); give a path scmreader may "
             "create and write, e.g. ~/.cache/scmreader/responses.sqlite"
         ) from None
-    if head and head != _SQLITE_HEADER:
-        raise InputError(
-            f"--cache {path!r} exists and is not a SQLite database, so it is not a response "
-            "cache; scmreader leaves it alone. Give a new path (created on first use) or the "
-            "path of an existing scmreader cache."
+    if head and (head != _SQLITE_HEADER or not _only_cache_tables(path)):
+        kind = (
+            "is another SQLite database" if head == _SQLITE_HEADER else "is not a SQLite database"
         )
+        raise InputError(
+            f"--cache {path!r} exists and {kind}, so it is not a response cache; scmreader "
+            "leaves it alone. Give a new path (created on first use) or the path of an "
+            "existing scmreader cache."
+        )
+
+
+#: Tables (and indexes) of scmreader's SQLite response cache.
+_CACHE_TABLES = frozenset({"responses", "responses_accessed"})
+
+
+def _only_cache_tables(path: str) -> bool:
+    """Whether the SQLite file at ``path`` holds nothing but the response cache's tables
+    (read-only look; an unreadable file is left for the cache to report)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error:
+        return True
+    return {n for n in names if not n.startswith("sqlite_")} <= _CACHE_TABLES
 
 
 def _integrations(args: argparse.Namespace) -> ScmIntegrations:

@@ -4,11 +4,13 @@ and the small ones (resolve --line, demo without git, --cache, a silent server).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -318,6 +320,17 @@ def test_cache_refuses_a_file_that_is_not_sqlite_and_never_suggests_deleting_it(
     assert result.code == 2
     assert "not a SQLite database" in result.stderr and "delete" not in result.stderr
     assert notes.read_text() == "my notes\n"
+    other = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(other)) as db:
+        db.execute("CREATE TABLE users (name TEXT)")
+        db.commit()
+    refused = cli(
+        "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "--cache", str(other)
+    )
+    assert refused.code == 2 and "another SQLite database" in refused.stderr
+    with contextlib.closing(sqlite3.connect(other)) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["users"]
     cache = tmp_path / "responses.sqlite"
     ok = cli(
         "read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "--cache", str(cache)
