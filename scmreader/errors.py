@@ -163,6 +163,12 @@ class UpstreamError(HttpStatusError):
         super().__init__(message, status=status, url=url)
 
 
+class ChangedWhileReadingError(UpstreamError):
+    """An object (or the commit a read was pinned to) changed or vanished while it was
+    being read: a download pinned to the listed ETag got 412, or one pinned to a Cloud
+    Storage generation got 404. Nothing is wrong with the location; read it again."""
+
+
 # --- the transport failed ------------------------------------------------------------
 
 
@@ -208,6 +214,7 @@ class TargetWriteError(ScmReaderError):
 __all__ = [
     "ArchiveLimitError",
     "AuthenticationError",
+    "ChangedWhileReadingError",
     "ConfigError",
     "ConflictError",
     "HttpStatusError",

@@ -40,6 +40,7 @@ from scmreader.http._common import (
     credentials_for,
     stay_on_origin,
 )
+from scmreader.http._hosts import HostLimits, HostScheduler, MemoryHostState, RateBudget
 from scmreader.http._status import (
     conditional_headers,
     format_http_date,
@@ -55,9 +56,13 @@ __all__ = [
     "REDIRECT_STATUSES",
     "RETRY_STATUSES",
     "USER_AGENT",
+    "HostLimits",
+    "HostScheduler",
     "HttpClient",
     "HttpSettings",
+    "MemoryHostState",
     "OriginCredentials",
+    "RateBudget",
     "RedirectCheck",
     "body_stream",
     "conditional_headers",

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import requests
 import tenacity
-from requests.adapters import HTTPAdapter
 
 from scmreader.cache._hook import CacheHook, CachePlan
 from scmreader.errors import (
@@ -34,6 +33,7 @@ from scmreader.http._common import (
     RedirectCheck,
     _describe,
 )
+from scmreader.http._hosts import HostAdapter, HostScheduler
 from scmreader.http._retry import _Retryable, raise_if_retryable
 from scmreader.http._status import parse_json, raise_for_status
 from scmreader.redact import install_log_redaction, redact, redact_url
@@ -68,8 +68,10 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         cache: ResponseCache | None = None,
+        hosts: HostScheduler | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
+        self.hosts = hosts or HostScheduler(max_wait=self.settings.max_retry_wait)
         self._sleep = sleep
         self._clock = clock
         self.cache = cache
@@ -84,7 +86,7 @@ class HttpClient:
     def _new_session(self) -> requests.Session:
         s = requests.Session()
         s.trust_env = False
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        adapter = HostAdapter(self.hosts, pool_connections=16, pool_maxsize=16, max_retries=0)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         s.headers["User-Agent"] = self.settings.user_agent
