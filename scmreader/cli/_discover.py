@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
-from scmreader.cli._commands import _readers, _write_below, cli_token, print_json, show_summary
+from scmreader.cli._commands import cli_token, print_json, readers_for, show_summary
+from scmreader.cli._run import emit
+from scmreader.cli._search import _write_below
+from scmreader.cli._write import check_out_path
 from scmreader.errors import ScmReaderError
 from scmreader.urls import parse_url
 
@@ -45,7 +47,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
     """Run the discovery; see the module docstring."""
     from scmreader.readers._discover import load_state
 
-    readers = _readers(args)
+    out = check_out_path(args.out) if args.out is not None else None
+    readers = readers_for(args)
     progress = _progress if show_summary(args) else None
     run = readers.discover(
         args.url,
@@ -57,17 +60,17 @@ def cmd_discover(args: argparse.Namespace) -> int:
         token=cli_token(args),
         progress=progress,
     )
-    out = Path(args.out) if args.out else None
     code = 0
     for result in run:
         if out is not None and result.status in ("added", "changed", "unchanged"):
-            _write_below(out, f"{result.repository}/{_repo_path(result)}", result.content())
+            relative = f"{result.repository}/{_repo_path(result)}"
+            _write_below(out, relative, result.content(), args.out)
         if result.error is not None and not code:
             code = getattr(result.error, "exit_code", 1)
         if args.json:
             print_json(_record(result))
         else:
-            print(f"{result.status:9} {result.url}", flush=True)
+            emit(f"{result.status:9} {result.url}")
     if progress is not None:
         print(file=sys.stderr)
     if args.state:
