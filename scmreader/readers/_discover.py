@@ -96,8 +96,9 @@ class DiscoveryRun:
         reader = readers.reader_for(url)
         if not isinstance(reader, GitHostReader):
             raise InputError(
-                f"{redact_url(url)} is not on a git host; discovery lists repositories of "
-                "GitHub, GitLab, Bitbucket and Azure DevOps integrations."
+                f"{redact_url(url)} is not on a git host; discovery lists the repositories of "
+                "GitHub, GitLab, Bitbucket, Azure DevOps, Gitea, Gerrit and Harness "
+                "integrations."
             )
         self.url = url
         self._readers = readers
@@ -117,6 +118,8 @@ class DiscoveryRun:
 
     def __iter__(self) -> Iterator[DiscoveryResult]:
         target = self._target
+        self.summary = DiscoverySummary()  # iterating again runs the discovery again
+        self.state = {"version": 1, "url": self.url, "repositories": {}}
         repos = list(
             self._reader.list_repositories(
                 target.owner,
@@ -193,9 +196,8 @@ class DiscoveryRun:
         try:
             response = self._readers.read_url(url, etag=previous, token=self._token)
         except NotModifiedError:
-            assert previous is not None
             result = DiscoveryResult(
-                repo.full_name, branch, url, previous, "unchanged", _content=self._lazy(url)
+                repo.full_name, branch, url, previous or "", "unchanged", _content=self._lazy(url)
             )
         else:
             data = response.buffer()  # download now, on this worker
