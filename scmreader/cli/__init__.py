@@ -54,6 +54,7 @@ _HANDLERS: dict[str, tuple[str, str]] = {
     "url-fetch": ("scmreader.cli._commands", "cmd_url_fetch"),
     "config-validate": ("scmreader.cli._validate", "cmd_config_validate"),
     "demo": ("scmreader.demo", "cmd_demo"),
+    "discover": ("scmreader.cli._discover", "cmd_discover"),
 }
 
 
@@ -294,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run read, tree and search against a built-in fake GitHub (offline)",
     )
     d.set_defaults(handler="demo")
+
+    from scmreader.cli._discover import add_parser as add_discover
+
+    add_discover(sub, reading)
     return parser
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from scmreader.config import Config
     from scmreader.http import HttpClient
     from scmreader.http._hosts import RateBudget
+    from scmreader.readers._discover import DiscoveryRun
 
 _I = TypeVar("_I")
 _T = TypeVar("_T")
@@ -280,6 +281,43 @@ class UrlReaders:
         ``readers.map(lambda u: readers.read_tree(u).dir(target_of(u)), urls)``.
         """
         return run_batch(fn, items, max_workers=max_workers, progress=progress)
+
+    def discover(
+        self,
+        url: str,
+        *,
+        include_archived: bool = False,
+        include_forks: bool = False,
+        include_empty: bool = False,
+        include_disabled: bool = False,
+        state: Mapping[str, Any] | str | None = None,
+        token: str | None = None,
+        max_workers: int = DEFAULT_WORKERS,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> DiscoveryRun:
+        """Read a file or glob in every repository an owner/group/project URL matches.
+
+        ``url`` is a discovery URL with fnmatch wildcards in the owner and repository
+        segments and ``-`` for each repository's default branch (for example
+        ``https://github.com/acme/*/blob/-/catalog-info.yaml``). Iterate the returned run for
+        results (``DiscoveryResult``) as they arrive; ``state``
+        (the previous run's ``run.state`` or a JSON file) makes unchanged entries cost one
+        conditional request and no download. See :mod:`scmreader.readers._discover`.
+        """
+        from scmreader.readers._discover import discover
+
+        return discover(
+            self,
+            url,
+            include_archived=include_archived,
+            include_forks=include_forks,
+            include_empty=include_empty,
+            include_disabled=include_disabled,
+            state=state,
+            token=token,
+            max_workers=max_workers,
+            progress=progress,
+        )
 
     def rate_limits(self) -> list[RateBudget]:
         """The rate-limit budgets the hosts reported, per host and credential."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -71,10 +71,31 @@ def run_batch(
     worker waits out a host's pause; in a process that goes on, each worker finishes the
     item it holds and stops.
     """
+    todo = list(items)
+    results: list[BatchResult[T] | None] = [None] * len(todo)
+    for done, (index, result) in enumerate(
+        iter_batch(fn, todo, key=key, max_workers=max_workers), start=1
+    ):
+        results[index] = result
+        if progress is not None:
+            progress(done, len(todo), result)  # type: ignore[arg-type]
+    return [r for r in results if r is not None]
+
+
+def iter_batch(
+    fn: Callable[[I], T],
+    items: Iterable[I],
+    *,
+    key: Callable[[I], str] = str,
+    max_workers: int = DEFAULT_WORKERS,
+) -> Iterator[tuple[int, BatchResult[T]]]:
+    """As :func:`run_batch`, but ``(input index, result)`` pairs as items finish (streaming).
+
+    Closing the generator early cancels the items not started yet.
+    """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     todo = list(items)
-    results: list[BatchResult[T] | None] = [None] * len(todo)
     pending: queue.SimpleQueue[int] = queue.SimpleQueue()
     for i in range(len(todo)):
         pending.put(i)
@@ -94,19 +115,15 @@ def run_batch(
     for n in range(min(max_workers, len(todo))):
         threading.Thread(target=work, name=f"scmreader-batch-{n}", daemon=True).start()
     try:
-        for done in range(1, len(todo) + 1):
+        for _ in range(len(todo)):
             while True:
                 try:
-                    index, result = finished.get(timeout=0.25)
+                    yield finished.get(timeout=0.25)
                     break
                 except queue.Empty:
                     continue
-            results[index] = result
-            if progress is not None:
-                progress(done, len(todo), result)  # type: ignore[arg-type]
     finally:
         stop.set()
-    return [r for r in results if r is not None]
 
 
 def _call(fn: Callable[[I], T], item: I, url: str) -> BatchResult[T]:

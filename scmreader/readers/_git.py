@@ -20,9 +20,13 @@ and glob ``search`` the same way for all of them:
 - a glob search lists only the glob's static prefix, page by page through one pagination
   helper (:meth:`GitHostReader._pages`), matches, and fetches contents lazily at the commit.
 
-A new primitive (for example "list the repositories of an owner") is one more hook here
-and one method per provider; the HTTP plumbing (:meth:`_get`, credentials bound to their
-origin, API redirects kept on the API's origin) is already shared.
+Listing repositories (for :mod:`scmreader.readers._discover`) is one more primitive:
+a provider parses its discovery URL forms (:meth:`_discovery_target`), lists one owner's
+repositories (:meth:`_list_owner`) and, where the host lists owners, those
+(:meth:`_list_owners`); :meth:`GitHostReader.list_repositories` applies wildcards and skips
+archived, forked, empty and disabled repositories unless asked. The HTTP plumbing
+(:meth:`_get`, credentials bound to their origin, API redirects kept on the API's origin)
+is shared.
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ from scmreader.http import (
     raise_for_status,
     stay_on_origin,
     unexpected_answer,
+)
+from scmreader.readers._listing import (
+    DiscoveryTarget,
+    Kinds,
+    Repository,
+    is_pattern,
+    literal_prefix,
+    matches,
 )
 from scmreader.readers.base import BaseUrlReader
 from scmreader.readers.types import (
@@ -286,6 +298,102 @@ class GitHostReader(BaseUrlReader):
             )
         raise_for_status(response, what=what)
 
+    # --- listing hooks (discovery) --------------------------------------------------------
+
+    #: True when :meth:`_list_owner` lists nested owners too (GitLab's subgroups): an owner
+    #: pattern is then answered by listing its literal prefix once.
+    recursive_owners: ClassVar[bool] = False
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """Parse a discovery URL (wildcards allowed in owner and repository segments)."""
+        raise InvalidUrlError(f"{self.service} has no repository listing in scmreader yet.")
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterable[Repository]:
+        """Every repository of the literal ``owner`` (all pages); ``origin`` is the
+        discovery URL's, for hosts whose API lives on the browse origin (Azure)."""
+        raise InvalidUrlError(f"{self.service} has no repository listing in scmreader yet.")
+
+    def _list_owners(self, token: str | None, origin: str) -> Iterable[str]:
+        """Every owner the credentials can see (for owner wildcards)."""
+        raise InvalidUrlError(
+            f"{self.service} cannot list owners: write the owner without wildcards."
+        )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        """The browse URL of ``target.path`` at ``ref`` ('' = the default branch) in
+        ``repo``, on ``target.origin``."""
+        raise NotImplementedError
+
+    def _listing_location(self, url: str, auth: list[OriginCredentials]) -> GitLocation:
+        """A location for listing calls (messages name ``url``)."""
+        return GitLocation(key="", ref="", path="", url=url, auth=auth)
+
+    def list_repositories(
+        self,
+        owner: str,
+        repo: str = "*",
+        *,
+        kinds: Kinds | None = None,
+        token: str | None = None,
+        origin: str = "",
+        project: str = "*",
+    ) -> Iterator[Repository]:
+        """The repositories whose owner and name match the fnmatch patterns ``owner`` and
+        ``repo``; archived, forked, empty and disabled ones only when ``kinds`` says so.
+        ``origin``: the browse origin the owner was written on (``scheme://host``);
+        ``project``: a pattern for the project inside the owner (Bitbucket Cloud)."""
+        kinds = kinds or Kinds()
+        if not is_pattern(owner):
+            owners: Iterable[str] = [owner]
+        elif self.recursive_owners:
+            owners = [literal_prefix(owner)]
+        else:
+            owners = (o for o in self._list_owners(token, origin) if matches(o, owner))
+        for one in owners:
+            for found in self._list_owner(one, token, origin):
+                nested = self.recursive_owners and matches(found.owner, f"{owner}/*")
+                owned = nested or matches(found.owner, owner)
+                in_project = project == "*" or matches(found.project, project)
+                if owned and in_project and matches(found.name, repo) and kinds.keeps(found):
+                    yield found
+
+    def _owner_pages(
+        self,
+        listings: list[str],
+        loc: GitLocation,
+        read: Callable[[requests.Response, Any, str], Page],
+    ) -> Iterator[Any]:
+        """The items of the first of ``listings`` the host knows (an organisation's
+        listing, then a user's: both answer 404 for the other kind of owner)."""
+        for i, listing in enumerate(listings):
+            started = False
+            try:
+                for item in self._pages(listing, loc, read):
+                    started = True
+                    yield item
+                return
+            except NotFoundError:
+                if started or i == len(listings) - 1:
+                    raise
+
+    def _known_branch(self, url: str, branch: str, token: str | None) -> None:
+        """Remember that ``branch`` (from a listing) is a whole branch name of ``url``'s
+        repository, so a file missing there is not looked for under longer ref names."""
+        loc = self._locate(url, token, need_path=False)
+        with self._cache_lock:
+            self._ref_cache[(loc.key, branch)] = (self._clock() + self._refs_ttl, (branch,))
+
+    def _link_page(self, api_base: str) -> Callable[[requests.Response, Any, str], Page]:
+        """A page reader for listings paginated by ``Link: rel="next"`` (GitHub, Gitea)."""
+
+        def read(response: requests.Response, body: Any, current: str) -> Page:
+            if not isinstance(body, list):
+                raise unexpected_answer(response, "is not a list")
+            link = response.links.get("next", {}).get("url")
+            return Page(body, self._rebased(response, str(link), api_base) if link else None)
+
+        return read
+
     # --- shared -----------------------------------------------------------------------
 
     def read_url(
@@ -500,10 +608,12 @@ class GitHostReader(BaseUrlReader):
         first: str,
         loc: GitLocation,
         read: Callable[[requests.Response, Any, str], Page],
+        parse: Callable[[requests.Response], Any] = parse_json,
     ) -> Iterator[Any]:
         """The items of a paginated listing: ``read(response, body, url)`` gives one page's
-        items and the next URL. Stops with UpstreamError after ``max_pages`` pages or when
-        the host links a page already read (its pagination loops)."""
+        items and the next URL (``parse`` reads the body). Stops with UpstreamError after
+        ``max_pages`` pages or when the host links a page already read (its pagination
+        loops)."""
         seen: set[str] = set()
         next_url: str | None = first
         while next_url is not None:
@@ -517,7 +627,7 @@ class GitHostReader(BaseUrlReader):
             seen.add(next_url)
             response = self._get(next_url, loc)
             self._check(response, loc.url)
-            page = read(response, parse_json(response), next_url)
+            page = read(response, parse(response), next_url)
             yield from page.items
             next_url = page.next
 

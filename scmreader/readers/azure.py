@@ -34,9 +34,9 @@ import dataclasses
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from scmreader.errors import (
@@ -54,12 +54,18 @@ from scmreader.http import (
     unexpected_answer,
 )
 from scmreader.integrations._common import SearchParams, basic_auth
-from scmreader.integrations.azure import AzureDevOpsCredential, AzureIntegration, AzureUrl
-from scmreader.readers._git import GitArchive, GitHostReader, GitLocation
+from scmreader.integrations.azure import (
+    AzureDevOpsCredential,
+    AzureIntegration,
+    AzureUrl,
+    is_visual_studio_domain,
+)
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
+from scmreader.readers._listing import DiscoveryTarget, Repository
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url, register_secret
-from scmreader.urls import is_commit_sha, parse_url
+from scmreader.urls import encode_path, is_commit_sha, parse_url
 
 if TYPE_CHECKING:
     import requests
@@ -226,6 +232,71 @@ class AzureUrlReader(GitHostReader):
 
     def _browse_url(self, loc: GitLocation, ref: str, path: str) -> str:
         return _with_path(loc.url, "/" + path)
+
+    # --- listing (discovery) -----------------------------------------------------------
+
+    #: An organisation-wide listing answers project wildcards (one request, all projects).
+    recursive_owners = True
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """``https://<host>/<org>/<project>[/_git/<repo>][?path=/<file>&version=GB<ref>]``
+        (Backstage's Azure DevOps discovery target), wildcards in project and repository;
+        the path defaults to ``/catalog-info.yaml``, the ref to each default branch."""
+        parsed = parse_url(url)
+        segments = [unquote(s) for s in parsed.path.split("/") if s]
+        git = len(segments) == 4 and segments[2] == "_git"
+        if is_visual_studio_domain(parsed.origin) or not (len(segments) == 2 or git):
+            raise InvalidUrlError(
+                f"Incorrect discovery URL: {redact_url(url)}; expected https://{self._config.host}"
+                "/<org>/<project or pattern>[/_git/<repo or pattern>]?path=/<file or glob>."
+            )
+        params = SearchParams(parsed.query)
+        version = params.get("version") or ""
+        if version and not version.startswith("GB"):
+            raise InvalidUrlError(
+                f"Discovery reads branches: use version=GB<branch> in {redact_url(url)}."
+            )
+        return DiscoveryTarget(
+            owner=f"{segments[0]}/{segments[1]}",
+            repo=segments[3] if git else "*",
+            ref=version[2:],
+            path=(params.get("path") or "/catalog-info.yaml").lstrip("/"),
+            origin=parsed.origin,
+        )
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/repositories/list: one
+        # answer holds every repository of the organisation (or of the project)
+        org = owner.split("/", 1)[0]
+        azure = AzureUrl(origin, org, owner.partition("/")[2] or org, "_")
+        url = f"{origin}/{owner}"
+        loc = GitLocation(key="", ref="", path="", url=url, native=azure, auth=self._auth(azure))
+        listing = f"{origin}/{encode_path(owner)}/_apis/git/repositories?api-version=6.0"
+
+        def page(response: requests.Response, body: Any, current: str) -> Page:
+            values = body.get("value") if isinstance(body, dict) else None
+            if not isinstance(values, list):
+                raise unexpected_answer(response, "is not a list of repositories (no 'value')")
+            return Page(values, None)
+
+        for item in self._pages(listing, loc, page):
+            project = item.get("project") if isinstance(item, dict) else None
+            if not isinstance(project, dict) or not isinstance(item.get("name"), str):
+                continue
+            branch = str(item.get("defaultBranch") or "")
+            yield Repository(
+                owner=f"{org}/{project.get('name')}",
+                name=str(item["name"]),
+                default_branch=branch.removeprefix("refs/heads/"),
+                fork=bool(item.get("isFork")),
+                disabled=bool(item.get("isDisabled")),
+                empty=not branch,
+            )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        org, _, project = repo.owner.partition("/")
+        azure = AzureUrl(target.origin, org, project, repo.name, "/" + target.path)
+        return dataclasses.replace(azure, ref=ref or None, ref_type="branch").to_repo_url()
 
     # --- credentials and HTTP ----------------------------------------------------------
 

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import AuthenticationError, NotFoundError
+from scmreader.errors import AuthenticationError, InvalidUrlError, NotFoundError
 from scmreader.http import (
     OriginCredentials,
     conditional_headers,
@@ -38,6 +38,7 @@ from scmreader.http import (
     stay_on_origin,
     unexpected_answer,
 )
+from scmreader.integrations._common import SearchParams, decode_component
 from scmreader.integrations.bitbucket_cloud import (
     BitbucketCloudIntegration,
     OAuthToken,
@@ -48,6 +49,7 @@ from scmreader.integrations.bitbucket_cloud import (
     read_bitbucket_cloud_oauth_token,
 )
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
+from scmreader.readers._listing import DiscoveryTarget, Repository, is_pattern, split_browse
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url
@@ -179,6 +181,56 @@ class BitbucketCloudUrlReader(GitHostReader):
             and entry.get("type") == "commit_file"
             and isinstance(entry.get("path"), str)
         ]
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """Backstage's ``/workspaces/<ws>/projects/<project>/repos/<repo>[?catalogPath=]``
+        (path ``catalog-info.yaml`` unless given) or the browse form
+        ``/<ws>/<repo>/src/<branch or ->/<path>``; wildcards in project and repository."""
+        parsed = parse_url(url)
+        segments = [decode_component(s, url) for s in parsed.path.split("/") if s]
+        if segments[:1] == ["workspaces"]:
+            if len(segments) != 6 or segments[2] != "projects" or segments[4] != "repos":
+                raise InvalidUrlError(
+                    f"Incorrect discovery URL: {redact_url(url)}; expected https://"
+                    f"{self._config.host}/workspaces/<workspace>/projects/<project or pattern>"
+                    "/repos/<repo or pattern>[?catalogPath=<path>]."
+                )
+            path = SearchParams(parsed.query).get("catalogPath") or "catalog-info.yaml"
+            return DiscoveryTarget(
+                segments[1], segments[5], "", path.lstrip("/"), parsed.origin, segments[3]
+            )
+        target = split_browse(url, ("src",), form=_URL_FORM.replace("<branch>", "<branch or ->"))
+        if "/" in target.owner or is_pattern(target.owner) or not target.owner:
+            raise InvalidUrlError(
+                f"Bitbucket Cloud lists one workspace at a time: write it in {redact_url(url)}."
+            )
+        return target
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/
+        # (list repositories in a workspace): "next" links, pagelen up to 100
+        listing = f"{self._config.api_base_url}/repositories/{encode_uri_component(owner)}"
+        loc = self._listing_location(listing, self._auth(token))
+        for item in self._pages(f"{listing}?pagelen={_PAGELEN}", loc, self._page):
+            if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
+                continue
+            main, project = item.get("mainbranch"), item.get("project")
+            yield Repository(
+                owner=owner,
+                name=str(item["slug"]),
+                default_branch=str(main.get("name") or "") if isinstance(main, dict) else "",
+                fork=bool(item.get("parent")),
+                empty=not isinstance(main, dict),
+                project=str(project.get("key") or "") if isinstance(project, dict) else "",
+            )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        return (
+            f"{target.origin}/{encode_path(repo.full_name)}/src/"
+            f"{encode_path(ref or repo.default_branch)}/{encode_path(target.path)}"
+        )
 
     def _page(self, response: requests.Response, body: Any, current: str) -> Page:
         """A Bitbucket page: ``values``, and ``next`` re-based onto the API's origin."""

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import NotFoundError, UpstreamError
+from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import conditional_headers, parse_json, unexpected_answer
-from scmreader.integrations._common import SearchParams
+from scmreader.integrations._common import SearchParams, decode_component
 from scmreader.integrations.bitbucket_server import (
     BitbucketServerIntegration,
     get_bitbucket_server_default_branch_urls,
@@ -39,6 +39,7 @@ from scmreader.integrations.bitbucket_server import (
     read_bitbucket_server_default_branch,
 )
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
+from scmreader.readers._listing import DiscoveryTarget, Repository
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url
@@ -218,6 +219,68 @@ class BitbucketServerUrlReader(GitHostReader):
         base = "/".join(segments[: len(segments) - len(loc.path.split("/"))])
         query = f"?{parsed.query}" if parsed.query else ""
         return f"{parsed.origin}{base}/{encode_path(path)}{query}"
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """Backstage's ``/projects/<KEY>/repos/<repo>/<path>`` (path defaults to
+        ``catalog-info.yaml``) or the browse form ``.../repos/<repo>/browse/<path>?at=<ref>``;
+        wildcards in the project key and the repository; no ``at`` (or ``-``) = each
+        repository's default branch."""
+        parsed = parse_url(url)
+        segments = [decode_component(s, url) for s in parsed.path.split("/") if s]
+        if len(segments) < 4 or segments[0] != "projects" or segments[2] != "repos":
+            raise InvalidUrlError(
+                f"Incorrect discovery URL: {redact_url(url)}; expected https://<host>/projects/"
+                "<KEY or pattern>/repos/<repo or pattern>/[browse/]<path>[?at=<ref>]."
+            )
+        rest = segments[5:] if segments[4:5] == ["browse"] else segments[4:]
+        return DiscoveryTarget(
+            owner=segments[1],
+            repo=segments[3],
+            ref=SearchParams(parsed.query).get("at") or "",
+            path="/".join(rest) or "catalog-info.yaml",
+            origin=parsed.origin,
+        )
+
+    def _list_owners(self, token: str | None, origin: str) -> Iterator[str]:
+        # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-project/
+        loc = self._listing_location(self._config.api_base_url, self._auth(token))
+        params = SearchParams()
+        params.set("limit", str(_REF_PAGE))
+        for item in self._paged(f"{self._config.api_base_url}/projects", params, loc):
+            if isinstance(item, dict) and isinstance(item.get("key"), str):
+                yield str(item["key"])
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # .../api-group-project/ (get repositories for a project), paged by nextPageStart
+        endpoint = f"{self._config.api_base_url}/projects/{encode_uri_component(owner)}/repos"
+        loc = self._listing_location(endpoint, self._auth(token))
+        params = SearchParams()
+        params.set("limit", str(_REF_PAGE))
+        for item in self._paged(endpoint, params, loc):
+            if isinstance(item, dict) and isinstance(item.get("slug"), str):
+                project = item.get("project")
+                key = project.get("key") if isinstance(project, dict) else None
+                yield Repository(
+                    owner=str(key or owner),
+                    name=str(item["slug"]),
+                    archived=bool(item.get("archived")),
+                    fork="origin" in item,
+                    disabled=item.get("state") not in (None, "AVAILABLE"),
+                )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        owner, name = encode_uri_component(repo.owner), encode_uri_component(repo.name)
+        query = ""
+        if ref:
+            params = SearchParams()
+            params.set("at", ref)
+            query = f"?{params}"
+        return (
+            f"{target.origin}/projects/{owner}/repos/{name}/browse/{encode_path(target.path)}"
+            f"{query}"
+        )
 
     # --- paging and credentials ----------------------------------------------------------
 

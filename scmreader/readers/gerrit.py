@@ -23,9 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from urllib.parse import unquote
 
 from scmreader.errors import ConfigError, InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import body_stream, credentials_for, raise_for_status, unexpected_answer
@@ -43,7 +45,8 @@ from scmreader.integrations.gerrit import (
     parse_gerrit_json_response,
     parse_gitiles_url_ref,
 )
-from scmreader.readers._git import GitArchive, GitHostReader, GitLocation
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
+from scmreader.readers._listing import DiscoveryTarget, Repository
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import ReadTreeResponse, ReadUrlResponse, TreeFilter
 from scmreader.redact import redact_url
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
     from scmreader.http import HttpClient
     from scmreader.readers.tree import TreeResponseFactory
 
+_PROJECT_PAGE = 100  # projects per listing request (n=)
 _WRITTEN = {"branch": "refs/heads/", "tag": "refs/tags/"}
 
 
@@ -295,6 +299,58 @@ class GerritUrlReader(GitHostReader):
                 url=redact_url(api_url),
             )
         return value
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    #: A project prefix lists every project below it (``?p=``), nested folders included.
+    recursive_owners = True
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """``<gitilesBaseUrl>/<project pattern>/+/<HEAD | - | refs/heads/<b> | <b>>/<path>``;
+        wildcards in the project's folder and name segments."""
+        base = self.config.gitiles_base_url.rstrip("/")
+        form = f"{base}/<project or pattern>/+/<HEAD, - or branch>/<path>"
+        head, marker, rest = url.partition("/+/")
+        if not marker or not head.startswith(base + "/"):
+            raise InvalidUrlError(f"Incorrect discovery URL: {redact_url(url)}; expected {form}.")
+        project = unquote(head[len(base) + 1 :]).strip("/")
+        segments = [unquote(s) for s in rest.split("?", 1)[0].split("/") if s]
+        if segments[:2] == ["refs", "heads"]:
+            segments = segments[2:]
+        if len(segments) < 2 or not project:
+            raise InvalidUrlError(f"Incorrect discovery URL: {redact_url(url)}; expected {form}.")
+        owner, _, name = project.rpartition("/")
+        ref = "" if segments[0] in ("HEAD", "-") else segments[0]
+        return DiscoveryTarget(owner, name, ref, "/".join(segments[1:]), base)
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://gerrit-review.googlesource.com/Documentation/rest-api-projects.html
+        # #list-projects: p= prefix, n= limit, S= skip, "_more_projects" on the last entry
+        projects = get_gerrit_projects_api_url(self.config)
+        prefix = f"{owner}/" if owner else ""
+        first = f"{projects}?p={encode_uri_component(prefix)}&n={_PROJECT_PAGE}&S=0"
+        loc = GitLocation(key="", ref="", path="", url=projects, auth=self._credentials)
+
+        def page(response: requests.Response, body: Any, current: str) -> Page:
+            if not isinstance(body, dict):
+                raise unexpected_answer(response, "is not a map of projects")
+            items = [(k, v) for k, v in body.items() if isinstance(v, dict)]
+            more = bool(items) and items[-1][1].get("_more_projects") is True
+            skip = int(current.rsplit("&S=", 1)[1]) + len(items)
+            following = f"{current.rsplit('&S=', 1)[0]}&S={skip}"
+            return Page(items, following if more else None)
+
+        for name, info in self._pages(first, loc, page, parse=parse_gerrit_json_response):
+            folder, _, short = str(name).rpartition("/")
+            state = info.get("state", "ACTIVE")
+            yield Repository(
+                folder, short, archived=state == "READ_ONLY", disabled=state == "HIDDEN"
+            )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        project = repo.full_name.strip("/")
+        revision = f"refs/heads/{encode_path(ref)}" if ref else "HEAD"
+        return f"{target.origin}/{encode_path(project)}/+/{revision}/{encode_path(target.path)}"
 
     def _json(self, api_url: str, url: str, what: str) -> Any:
         response = self._http.get(api_url, credentials=self._credentials)

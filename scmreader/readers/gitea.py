@@ -30,7 +30,8 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,13 @@ from scmreader.integrations.gitea import (
     parse_gitea_url,
 )
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page
+from scmreader.readers._listing import (
+    DiscoveryTarget,
+    Repository,
+    is_pattern,
+    repository_from_api,
+    split_browse,
+)
 from scmreader.readers._objects import aware
 from scmreader.readers.base import ReaderFactory, integration_readers
 from scmreader.readers.types import ReadUrlResponse
@@ -255,6 +263,43 @@ class GiteaUrlReader(GitHostReader):
         base = parse_url(self._config.base_url).path.rstrip("/")
         head = "/".join(parsed.path[len(base) :].split("/")[:5])
         return f"{parsed.origin}{base}{head}/{encode_path(ref)}/{encode_path(path)}"
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """``<baseUrl>/<owner>/<repo or pattern>/src/branch/<branch or ->/<path>``."""
+        form = f"{self._config.base_url}/<owner>/<repo or pattern>/src/branch/<branch or ->/<path>"
+        base = parse_url(self._config.base_url).path.strip("/")
+        target = split_browse(url, ("src",), form=form)
+        kind, _, rest = target.path.partition("/")
+        owner = target.owner[len(base) :].strip("/") if base else target.owner
+        if target.ref != "branch" or not rest or not owner or "/" in owner:
+            raise InvalidUrlError(f"Incorrect discovery URL: {redact_url(url)}; expected {form}.")
+        if is_pattern(owner):
+            raise InvalidUrlError(
+                f"Gitea cannot list owners: write one organisation or user in {redact_url(url)}."
+            )
+        return replace(target, owner=owner, ref=kind, path=rest, origin=self._config.base_url)
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://gitea.com/api/swagger#/organization/orgListRepos, #/user/userListRepos:
+        # page/limit (limit capped at MAX_RESPONSE_ITEMS), Link rel="next", X-Total-Count
+        api = f"{self._config.base_url}/api/v1"
+        loc = self._listing_location(f"{self._config.base_url}/{owner}", self._auth(token))
+        name = encode_uri_component(owner)
+        listings = [
+            f"{api}/{kind}/{name}/repos?page=1&limit={_REF_PAGE_SIZE}" for kind in ("orgs", "users")
+        ]
+        for item in self._owner_pages(listings, loc, self._link_page(self._config.base_url)):
+            repo = repository_from_api(item, owner)
+            if repo is not None:
+                yield repo
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        return (
+            f"{target.origin}/{encode_path(repo.full_name)}/src/branch/"
+            f"{encode_path(ref or repo.default_branch)}/{encode_path(target.path)}"
+        )
 
     # --- Gitea's quirks and credentials --------------------------------------------------
 

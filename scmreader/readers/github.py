@@ -28,13 +28,14 @@ Beyond Backstage:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import (
     InputError,
+    InvalidUrlError,
     NotFoundError,
     NotModifiedError,
     RateLimitedError,
@@ -60,6 +61,13 @@ from scmreader.readers._git import (
     browse_parts,
     folder_may_match,
 )
+from scmreader.readers._listing import (
+    DiscoveryTarget,
+    Repository,
+    is_pattern,
+    repository_from_api,
+    split_browse,
+)
 from scmreader.readers.base import (
     ReaderContext,
     ReaderFactory,
@@ -84,6 +92,7 @@ if TYPE_CHECKING:
     from scmreader.readers.tree import TreeResponseFactory
 
 _API_ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+_LIST_PAGE = 100  # repositories per listing page (GitHub's maximum)
 _RAW_ACCEPT = "application/vnd.github.v3.raw"
 _SHA_ACCEPT = "application/vnd.github.sha"
 _RATE_LIMIT_HINT = (
@@ -332,6 +341,42 @@ class GithubUrlReader(GitHostReader):
         ref_path = encode_path(ref, keep=GITHUB_PATH_KEEP)
         file_path = encode_path(path, keep=GITHUB_PATH_KEEP)
         return f"{base.scheme}://{base.host}/{repo.path}/{repo.kind}/{ref_path}/{file_path}"
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        form = f"https://{self._config.host}/<owner>/<repo or pattern>/blob/<ref or ->/<path>"
+        target = split_browse(url, ("blob", "tree", "raw"), form=form)
+        if not target.owner or "/" in target.owner or is_pattern(target.owner):
+            raise InvalidUrlError(
+                f"GitHub cannot list owners: write one organisation or user in {redact_url(url)}."
+            )
+        return target
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://docs.github.com/en/rest/repos/repos#list-organization-repositories, and for
+        # users .../repos#list-repositories-for-a-user; Link-paginated, per_page up to 100.
+        api = self._require_api("list repositories")
+        loc = self._listing_location(
+            f"https://{self._config.host}/{owner}",
+            self._auth(self._credentials(f"https://{self._config.host}/{owner}", token)),
+        )
+        name = encode_uri_component(owner)
+        listings = [
+            f"{api}/orgs/{name}/repos?type=all&per_page={_LIST_PAGE}",
+            f"{api}/users/{name}/repos?type=owner&per_page={_LIST_PAGE}",
+        ]
+        for item in self._owner_pages(listings, loc, self._link_page(api)):
+            repo = repository_from_api(item, owner)
+            if repo is not None:
+                yield repo
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        keep = GITHUB_PATH_KEEP
+        return (
+            f"{target.origin}/{encode_path(repo.full_name, keep=keep)}/blob/"
+            f"{encode_path(ref or 'HEAD', keep=keep)}/{encode_path(target.path, keep=keep)}"
+        )
 
     # --- credentials and HTTP ------------------------------------------------------------
 

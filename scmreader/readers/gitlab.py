@@ -28,6 +28,8 @@ to the API's origin; archive and artifact downloads may be redirected without th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ from scmreader.integrations.gitlab import (
     get_gitlab_request_options,
 )
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
+from scmreader.readers._listing import DiscoveryTarget, Repository, literal_prefix, split_browse
 from scmreader.readers._objects import aware
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse, SearchResponse
@@ -347,6 +350,59 @@ class GitlabUrlReader(GitHostReader):
                 "or user namespace (https://<host>/<group>/<project>)."
             )
         return full_name
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    recursive_owners = True
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """``<group...>/<project>/-/blob/<ref>/<path>`` (the uniform form), or Backstage's
+        ``<group...>/blob/<ref>/<path>``: every project of the group and its subgroups,
+        where ``*`` as the ref (like ``-``) means each project's default branch."""
+        form = (
+            f"https://{self._config.host}{self._relative}/<group>/<project or pattern>/-/blob/"
+            "<ref or ->/<path>"
+        )
+        target = split_browse(url, ("blob", "tree"), form=form)
+        if "/-/" not in parse_url(url).path:  # Backstage's form names the group only
+            group = f"{target.owner}/{target.repo}".strip("/")
+            ref = "-" if target.ref == "*" else target.ref
+            target = replace(target, owner=group, repo="*", ref=ref)
+        owner = self._strip_relative(f"{target.owner}/{target.repo}", url).rpartition("/")[0]
+        if not literal_prefix(owner):
+            raise InvalidUrlError(
+                f"Start {redact_url(url)} with a literal top-level group: GitLab lists a "
+                "group's projects, not the whole instance's."
+            )
+        return replace(target, owner=owner, origin=target.origin + self._relative)
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://docs.gitlab.com/ee/api/groups.html#list-projects
+        loc = self._listing_location(f"{self._config.base_url}/{owner}", self._auth(token))
+        params = SearchParams()
+        for key, value in (("include_subgroups", "true"), ("order_by", "path"), ("sort", "asc")):
+            params.set(key, value)
+        params.set("per_page", str(_PAGE_SIZE))
+        first = f"{self._api}/groups/{encode_uri_component(owner)}/projects?{params}"
+        for item in self._pages(first, loc, self._page):
+            path = item.get("path_with_namespace") if isinstance(item, dict) else None
+            if isinstance(path, str) and "/" in path:
+                group, _, name = path.rpartition("/")
+                yield Repository(
+                    owner=group,
+                    name=name,
+                    default_branch=str(item.get("default_branch") or ""),
+                    archived=bool(item.get("archived")),
+                    fork="forked_from_project" in item,
+                    disabled=item.get("repository_access_level") == "disabled",
+                    empty=bool(item.get("empty_repo")),
+                )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        return (
+            f"{target.origin}/{encode_path(repo.full_name)}/-/blob/"
+            f"{encode_path(ref or 'HEAD')}/{encode_path(target.path)}"
+        )
 
     def _project_api(self, loc: GitLocation) -> str:
         return f"{self._api}/projects/{encode_uri_component(str(loc.native))}"

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import OriginCredentials, conditional_headers, parse_json
+from scmreader.integrations._common import SearchParams
 from scmreader.integrations.harness import (
     HarnessIntegration,
     HarnessUrl,
@@ -42,6 +43,7 @@ from scmreader.integrations.harness import (
     parse_harness_url,
 )
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, folder_may_match
+from scmreader.readers._listing import DiscoveryTarget, Repository
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url
@@ -228,6 +230,70 @@ class HarnessUrlReader(GitHostReader):
         return "&".join(pairs)
 
     # --- HTTP ----------------------------------------------------------------------------
+
+    # --- listing (discovery) ---------------------------------------------------------------
+
+    def _discovery_target(self, url: str) -> DiscoveryTarget:
+        """The browse form with a repository pattern and ``-`` for each default branch:
+        ``.../ng/account/<a>/module/code[/orgs/<o>][/projects/<p>]/repos/<repo>/files/
+        <branch or ->/~/<path>``; account, organisation and project are literal."""
+        form = (
+            f"https://{self._config.host}/ng/account/<account>/module/code[/orgs/<org>]"
+            "[/projects/<project>]/repos/<repo or pattern>/files/<branch or ->/~/<path>"
+        )
+        parsed = parse_url(url)
+        segments = [unquote(s) for s in parsed.path.split("/") if s]
+        head, marker, path = "/".join(segments).partition("/~/")
+        parts = head.split("/")
+        at = parts.index("repos") if "repos" in parts else -1
+        files = at + 2
+        head_parts = parts[: max(at, 0)]
+        ids = [
+            head_parts[head_parts.index(k) + 1] if k in head_parts[:-1] else ""
+            for k in ("account", "orgs", "projects")
+        ]
+        shape = at > 0 and parts[files : files + 1] == ["files"] and files + 2 == len(parts)
+        if not marker or not ids[0] or not shape:
+            raise InvalidUrlError(f"Incorrect discovery URL: {redact_url(url)}; expected {form}.")
+        owner = "/".join(i for i in ids if i)
+        return DiscoveryTarget(owner, parts[at + 1], parts[files + 1], path, parsed.origin)
+
+    def _list_owner(self, owner: str, token: str | None, origin: str) -> Iterator[Repository]:
+        # https://apidocs.harness.io/ (Code: listRepos); Link rel="next", limit up to 100
+        account, org, project = [*owner.split("/"), "", ""][:3]
+        params = SearchParams()
+        for key, value in (
+            ("accountIdentifier", account),
+            ("orgIdentifier", org),
+            ("projectIdentifier", project),
+            ("routingId", account),
+            ("limit", "100"),
+            ("page", "1"),
+        ):
+            if value:
+                params.set(key, value)
+        listing = f"{self._api_origin}/gateway/code/api/v1/repos"
+        loc = self._listing_location(f"{origin}/{owner}", self._auth(token))
+        for item in self._pages(f"{listing}?{params}", loc, self._link_page(listing)):
+            if isinstance(item, dict) and isinstance(item.get("identifier"), str):
+                yield Repository(
+                    owner=owner,
+                    name=str(item["identifier"]),
+                    default_branch=str(item.get("default_branch") or ""),
+                    archived=bool(item.get("archived")),
+                    fork=bool(item.get("fork_id")),
+                    empty=bool(item.get("is_empty")),
+                )
+
+    def _discovery_url(self, target: DiscoveryTarget, repo: Repository, ref: str) -> str:
+        account, *scope = repo.owner.split("/")
+        kinds = ("orgs", "projects")[: len(scope)]
+        middle = "".join(f"/{kind}/{quote(name)}" for kind, name in zip(kinds, scope, strict=False))
+        return (
+            f"{target.origin}/ng/account/{quote(account)}/module/code{middle}/repos/"
+            f"{quote(repo.name)}/files/{quote(ref or repo.default_branch)}/~/"
+            f"{quote(target.path)}"
+        )
 
     def _auth(self, token: str | None) -> list[OriginCredentials]:
         return self._call_auth(token, lambda: get_harness_request_options(self._config)["headers"])

@@ -123,6 +123,11 @@ class FakeRepo:
 
         self.full_name = full_name
         self.default_branch = default_branch
+        #: Listing flags the emulations report (set them after ``add_repo``): discovery
+        #: skips archived, forked and disabled repositories unless asked.
+        self.archived = False
+        self.fork = False
+        self.disabled = False
         self.git_dir = Path(git_dir)
         self.git_dir.mkdir(parents=True)
         cmd = git.Git(str(self.git_dir))

@@ -81,6 +81,8 @@ class GithubState:
     installations: dict[int, FakeInstallation] = field(default_factory=dict)
     tokens: dict[str, _Issued] = field(default_factory=dict)
     private: set[str] = field(default_factory=set)
+    #: Owners that are users, not organisations (``/orgs/{owner}/repos`` answers 404).
+    users: set[str] = field(default_factory=set)
     check_tokens: bool = False
     rate_limit: int = 5000
     rate_remaining: int = 5000
@@ -404,7 +406,7 @@ def _repo_json(state: GithubState, request: FakeRequest, repo: FakeRepo) -> dict
         "owner": _owner_json(base, _api_base(state, request), repo.owner),
         "html_url": f"{base}/{repo.full_name}",
         "description": None,
-        "fork": False,
+        "fork": repo.fork,
         "url": api,
         "archive_url": api + "/{archive_format}{/ref}",
         "blobs_url": api + "/git/blobs{/sha}",
@@ -418,12 +420,21 @@ def _repo_json(state: GithubState, request: FakeRequest, repo: FakeRepo) -> dict
         "created_at": "2024-01-01T00:00:00Z",
         "updated_at": pushed,
         "pushed_at": pushed,
-        "size": 0,
-        "archived": False,
-        "disabled": False,
+        "size": _size_kib(repo),
+        "archived": repo.archived,
+        "disabled": repo.disabled,
         "visibility": "private" if private else "public",
         "default_branch": repo.default_branch,
     }
+
+
+def _size_kib(repo: FakeRepo) -> int:
+    """GitHub's ``size`` (KiB, at least 1 once anything is pushed; 0 for an empty one)."""
+    try:
+        entries = repo.tree(None)
+    except UnknownRefError:
+        return 0
+    return max(1, sum(e.size or 0 for e in entries) // 1024)
 
 
 def _resolve(repo: FakeRepo, ref: str | None) -> str | None:

@@ -22,7 +22,9 @@ from scmreader.testing.routes._github_common import (
     _SHA_TYPES,
     GithubState,
     _b64_lines,
+    _can_read,
     _error,
+    _identify,
     _iso,
     _json,
     _matches,
@@ -36,6 +38,25 @@ from scmreader.testing.routes._github_common import (
 )
 
 # --- repository endpoints --------------------------------------------------------------
+
+
+def _owner_repos(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
+    """``/orgs/{owner}/repos`` and ``/users/{owner}/repos``: an owner's repositories the
+    caller can see, sorted by full name, Link-paginated (``per_page`` 30 by default, up to
+    100). An organisation that is a user (see ``GithubState.users``) answers 404."""
+    owner = request.params["owner"]
+    is_user = owner.lower() in state.users
+    owned = sorted(
+        (r for r in host.repos.values() if r.owner.lower() == owner.lower()),
+        key=lambda r: r.full_name.lower(),
+    )
+    if (request.params["kind"] == "orgs") == is_user or not (owned or is_user):
+        return _not_found("/repos/repos#list-organization-repositories")
+    identity = _identify(state, request)
+    items = [_repo_json(state, request, r) for r in owned if _can_read(state, identity, r)]
+    url = f"{request.base_url}{state.api_prefix}/{request.params['kind']}/{owner}/repos"
+    chunk, headers = _paged(request, items, url)
+    return _json(chunk, headers=headers)
 
 
 def _get_repo(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:

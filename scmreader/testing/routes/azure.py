@@ -41,6 +41,7 @@ import io
 import secrets
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,6 +111,13 @@ def install(host: FakeScmHost, *, token_lifetime: int = 3599) -> None:
     # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/commits/get-commits
     host.route("GET", f"{_API}/commits", _api(host, state, _commits))
     host.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda r: _token(state, r))
+    # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/repositories/list: an
+    # organisation's or a project's repositories, all in one answer (no paging)
+    host.route(
+        "GET",
+        r"/(?P<org>[^/]+)(?:/(?P<project>[^/]+))?/_apis/git/repositories/?",
+        lambda r: _list_repositories(host, state, r),
+    )
 
 
 def azure(host: FakeScmHost) -> AzureState:
@@ -264,12 +272,7 @@ def _api(
         if private and not valid:
             return FakeResponse.text(_SIGN_IN, 203, content_type="text/html; charset=utf-8")
         if valid is False:
-            return _error(
-                401,
-                "TF400813",
-                "The user is not authorized to access this resource.",
-                "UnauthorizedRequestException",
-            )
+            return _unauthorized()
         if target is None:
             return _error(
                 404,
@@ -284,6 +287,67 @@ def _api(
         return response
 
     return wrapped
+
+
+def _unauthorized() -> FakeResponse:
+    return _error(
+        401,
+        "TF400813",
+        "The user is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+    )
+
+
+def _list_repositories(host: FakeScmHost, state: AzureState, request: FakeRequest) -> FakeResponse:
+    refused = _version_out_of_range(state, request.query.get("api-version", ""))
+    if refused is not None:
+        return refused
+    org, project = request.params["org"], request.params.get("project")
+    valid = _credential(state, request, org)
+    if valid is False:
+        return _unauthorized()
+    with state._lock:
+        private = set(state.private)
+    found: list[tuple[str, FakeRepo]] = []
+    for repo in host.repos.values():
+        parts = repo.full_name.split("/")
+        if parts[0].casefold() != org.casefold() or len(parts) not in (2, 3):
+            continue
+        in_project = parts[1] if len(parts) == 3 else parts[-1]
+        if project and in_project.casefold() != project.casefold():
+            continue
+        if valid or repo.full_name.casefold() not in private:
+            found.append((in_project, repo))
+    if project and not found:
+        return _error(
+            404,
+            "TF200016",
+            f"The following project does not exist: {project}. Verify that the name of the "
+            "project is correct and that the project exists on the specified Azure DevOps "
+            "Server.",
+            "ProjectDoesNotExistWithNameException",
+        )
+    base = f"{request.base_url}/{org}"
+    value = []
+    for in_project, repo in sorted(found, key=lambda f: f[1].full_name.casefold()):
+        rid = f"{abs(zlib.crc32(repo.full_name.encode())):08x}-0000-0000-0000-000000000000"
+        item: dict[str, Any] = {
+            "id": rid,
+            "name": repo.name,
+            "url": f"{base}/{in_project}/_apis/git/repositories/{rid}",
+            "project": {"id": f"{zlib.crc32(in_project.encode()):08x}", "name": in_project},
+            "size": 0 if repo.resolve_ref(None) is None else 1024,
+            "remoteUrl": f"{base}/{in_project}/_git/{repo.name}",
+            "webUrl": f"{base}/{in_project}/_git/{repo.name}",
+            "isDisabled": repo.disabled,
+            "isInMaintenance": False,
+        }
+        if repo.resolve_ref(None) is not None:
+            item["defaultBranch"] = f"refs/heads/{repo.default_branch}"
+        if repo.fork:
+            item["isFork"] = True
+        value.append(item)
+    return FakeResponse.json({"value": value, "count": len(value)})
 
 
 def _resolve(repo: FakeRepo, version: str | None, kind: str | None) -> str | None:

@@ -69,6 +69,8 @@ class BitbucketCloudState:
     archive_redirect: str | None = None
     #: Serve at most this many values a page whatever ``pagelen`` asks (tests of paging).
     page_cap: int | None = None
+    #: Project key of each repository (lower-case full name -> key); others are in "PROJ".
+    projects: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_user(self, username: str, password: str) -> None:
@@ -135,6 +137,9 @@ def install(
 
     # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/
     add("GET", repo, _guarded(_get_repo))
+    # .../api-group-repositories/#api-repositories-workspace-get: a workspace's repositories,
+    # paginated with "next" (pagelen 10 by default, up to 100)
+    add("GET", f"{API_PREFIX}/repositories/{_W}", _list_repos)
     # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-commits/
     add("GET", f"{repo}/commits/(?P<rev>[^/]+)", _guarded(_get_commits))
     add("GET", f"{repo}/refs/(?P<kind>branches|tags)", _guarded(_list_refs))
@@ -224,27 +229,56 @@ def _uuid(text: str) -> str:
 def _get_repo(
     host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo
 ) -> FakeResponse:
+    return FakeResponse.json(_repo_json(state, request, repo))
+
+
+def _list_repos(host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest) -> Any:
+    who = state.identify(request)
+    if who == "unknown":
+        return _error(401, "Unauthorized")
+    workspace = request.params["w"].lower()
+    owned = [r for r in host.repos.values() if r.owner.lower() == workspace]
+    if not owned:
+        return _error(404, f"Repository owner {request.params['w']} not found")
+    size = _pagelen(request, 10, 100)
+    if isinstance(size, FakeResponse):
+        return size
+    visible = sorted(
+        (r for r in owned if who == "known" or r.full_name.lower() not in state.private),
+        key=lambda r: r.full_name.lower(),
+    )
+    items = [_repo_json(state, request, r) for r in visible]
+    return FakeResponse.json(_paginated(state, request, items, size))
+
+
+def _repo_json(state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo) -> Any:
     api, web = _base(request, api=True), _base(request, api=False)
     workspace, slug = repo.full_name.split("/", 1)
-    return FakeResponse.json(
-        {
-            "type": "repository",
-            "full_name": repo.full_name,
-            "name": slug,
-            "slug": slug,
-            "uuid": _uuid(repo.full_name),
-            "is_private": repo.full_name.lower() in state.private,
-            "scm": "git",
-            "mainbranch": {"name": repo.default_branch, "type": "branch"},
-            "workspace": {"type": "workspace", "slug": workspace, "uuid": _uuid(workspace)},
-            "links": {
-                "self": {"href": f"{api}/repositories/{repo.full_name}"},
-                "html": {"href": f"{web}/{repo.full_name}"},
-                "commits": {"href": f"{api}/repositories/{repo.full_name}/commits"},
-                "clone": [{"name": "https", "href": f"{web}/{repo.full_name}.git"}],
-            },
-        }
-    )
+    project = state.projects.get(repo.full_name.lower(), "PROJ")
+    extra: dict[str, Any] = {}
+    if repo.resolve_ref(None) is not None:
+        extra["mainbranch"] = {"name": repo.default_branch, "type": "branch"}
+    if repo.fork:
+        extra["parent"] = {"type": "repository", "full_name": f"{workspace}/upstream"}
+    return {
+        "type": "repository",
+        "full_name": repo.full_name,
+        "name": slug,
+        "slug": slug,
+        "uuid": _uuid(repo.full_name),
+        "is_private": repo.full_name.lower() in state.private,
+        "scm": "git",
+        "size": 0 if "mainbranch" not in extra else 1024,
+        "project": {"type": "project", "key": project, "uuid": _uuid(project)},
+        "workspace": {"type": "workspace", "slug": workspace, "uuid": _uuid(workspace)},
+        **extra,
+        "links": {
+            "self": {"href": f"{api}/repositories/{repo.full_name}"},
+            "html": {"href": f"{web}/{repo.full_name}"},
+            "commits": {"href": f"{api}/repositories/{repo.full_name}/commits"},
+            "clone": [{"name": "https", "href": f"{web}/{repo.full_name}.git"}],
+        },
+    }
 
 
 def _pagelen(request: FakeRequest, default: int, maximum: int) -> int | FakeResponse:

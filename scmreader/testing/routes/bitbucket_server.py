@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
@@ -136,6 +137,12 @@ def install(
     add(f"{_REPO}/files(?:/(?P<path>.*))?", _list_files)
     # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (archive)
     add(f"{_REPO}/archive", _get_archive)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-project/ (projects,
+    # and a project's repositories): paged like every list
+    host.route("GET", f"{API_PREFIX}/projects", _listing(host, state, _list_projects))
+    host.route(
+        "GET", f"{API_PREFIX}/projects/(?P<p>[^/]+)/repos", _listing(host, state, _list_repos)
+    )
 
 
 def bitbucket_server(host: FakeScmHost) -> BitbucketServerState:
@@ -177,11 +184,7 @@ def _guarded(
     def wrapped(request: FakeRequest) -> FakeResponse:
         who = state.identify(request)
         if who == "unknown":
-            return _error(
-                401,
-                "Authentication failed. Please check your credentials and try again.",
-                "auth.IncorrectPasswordAuthenticationException",
-            )
+            return _bad_credentials()
         project, slug = request.params["p"], request.params["r"]
         repo = host.get_repo(f"{project}/{slug}")
         if repo is None:
@@ -201,6 +204,85 @@ def _guarded(
         return handler(state, repo, request)
 
     return wrapped
+
+
+def _bad_credentials() -> FakeResponse:
+    return _error(
+        401,
+        "Authentication failed. Please check your credentials and try again.",
+        "auth.IncorrectPasswordAuthenticationException",
+    )
+
+
+def _listing(
+    host: FakeScmHost,
+    state: BitbucketServerState,
+    handler: Callable[[FakeScmHost, BitbucketServerState, FakeRequest, bool], FakeResponse],
+) -> Callable[[FakeRequest], FakeResponse]:
+    def wrapped(request: FakeRequest) -> FakeResponse:
+        who = state.identify(request)
+        if who == "unknown":
+            return _bad_credentials()
+        return handler(host, state, request, who == "known")
+
+    return wrapped
+
+
+def _visible(host: FakeScmHost, state: BitbucketServerState, known: bool) -> list[FakeRepo]:
+    with state._lock:
+        private = set(state.private)
+    repos = [r for r in host.repos.values() if known or r.full_name.casefold() not in private]
+    return sorted(repos, key=lambda r: r.full_name.casefold())
+
+
+def _project_json(key: str) -> dict[str, Any]:
+    return {
+        "key": key.upper(),
+        "id": zlib.crc32(key.upper().encode()) % 10**6,
+        "name": key,
+        "public": True,
+    }
+
+
+def _list_projects(
+    host: FakeScmHost, state: BitbucketServerState, request: FakeRequest, known: bool
+) -> FakeResponse:
+    keys = sorted({r.owner.upper() for r in _visible(host, state, known)})
+    return _page(state, request, [_project_json(k) for k in keys])
+
+
+def _list_repos(
+    host: FakeScmHost, state: BitbucketServerState, request: FakeRequest, known: bool
+) -> FakeResponse:
+    key = request.params["p"]
+    if not any(r.owner.casefold() == key.casefold() for r in host.repos.values()):
+        return _error(404, f"Project {key} does not exist.", "project.NoSuchProjectException")
+    repos = [r for r in _visible(host, state, known) if r.owner.casefold() == key.casefold()]
+    base = request.base_url
+    items = [
+        {
+            "slug": r.name.lower(),
+            "id": zlib.crc32(r.full_name.encode()) % 10**6,
+            "name": r.name,
+            "scmId": "git",
+            "state": "AVAILABLE",
+            "statusMessage": "Available",
+            "forkable": True,
+            "project": _project_json(r.owner),
+            "public": False,
+            "archived": r.archived,  # Bitbucket 8.0+
+            **(
+                {"origin": {"slug": "upstream", "project": _project_json(r.owner)}}
+                if r.fork
+                else {}
+            ),
+            "links": {
+                "self": [{"href": f"{base}/projects/{r.owner.upper()}/repos/{r.name}/browse"}]
+            },
+        }
+        for r in repos
+    ]
+    return _page(state, request, items)
 
 
 def _commit(repo: FakeRepo, request: FakeRequest) -> tuple[str, str] | FakeResponse:

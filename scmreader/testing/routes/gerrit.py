@@ -99,6 +99,8 @@ def install(
         ]  # fmt: skip
         for pattern, handler in routes:
             host.route("GET", pattern, _guarded(site, handler))
+        # https://gerrit-review.googlesource.com/Documentation/rest-api-projects.html#list-projects
+        host.route("GET", rf"{a}/projects/?", lambda request: _list_projects(site, request))
     if gitiles:
         base = rf"{a}{re.escape(path)}/(?P<project>.+?)"
         # https://gerrit.googlesource.com/gitiles/+/HEAD/Documentation/design.md
@@ -163,6 +165,39 @@ def _guarded(site: GerritSite, handler: Any) -> Any:
         return response
 
     return serve
+
+
+def _list_projects(site: GerritSite, request: FakeRequest) -> FakeResponse:
+    """A map of project name to ``ProjectInfo`` (``id``, ``state``), sorted by name,
+    filtered by ``p`` (prefix) or ``r`` (regex), ``n`` (limit) and ``S`` (skip) paging with
+    ``_more_projects`` on the last entry; HIDDEN projects only with ``all``."""
+    if request.params.get("auth") and not _authorized(site, request):
+        return FakeResponse.text("Unauthorized\n", 401, {"WWW-Authenticate": REALM})
+    if not request.params.get("auth") and not site.anonymous:
+        return _json({})
+    prefix, regex = request.query.get("p", ""), request.query.get("r")
+    try:
+        pattern = re.compile(regex) if regex else None
+        limit = int(request.query.get("n", "0"))
+        skip = int(request.query.get("S", "0"))
+    except (re.error, ValueError) as exc:
+        return FakeResponse.text(f"{exc}\n", 400)
+    names = sorted(
+        r.full_name
+        for r in site.repos.repos.values()
+        if r.full_name.startswith(prefix)
+        and (pattern is None or pattern.fullmatch(r.full_name))
+        and (not r.disabled or _truthy(request, "all"))
+    )
+    chosen = names[skip : skip + limit] if limit > 0 else names[skip:]
+    answer: dict[str, Any] = {}
+    for name in chosen:
+        repo = site.repos.repos[name]
+        state = "HIDDEN" if repo.disabled else "READ_ONLY" if repo.archived else "ACTIVE"
+        answer[name] = {"id": name.replace("/", "%2F"), "state": state}
+    if limit > 0 and skip + limit < len(names):
+        answer[chosen[-1]]["_more_projects"] = True
+    return _json(answer)
 
 
 def _authorized(site: GerritSite, request: FakeRequest) -> bool:

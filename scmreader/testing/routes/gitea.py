@@ -42,6 +42,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -134,6 +135,12 @@ def install(
     add(f"{repo}/git/trees/(?P<sha>[^/]+)", _get_tree)
     # https://gitea.com/api/swagger#/repository/repoGetArchive
     add(rf"{repo}/archive/(?P<ref>.+)\.(?P<fmt>tar\.gz|zip)", _get_archive)
+    # https://gitea.com/api/swagger#/organization/orgListRepos and #/user/userListRepos
+    host.route(
+        "GET",
+        f"{state.api}/(?P<kind>orgs|users)/(?P<owner>[^/]+)/repos",
+        lambda request: _owner_repos(host, state, request),
+    )
 
 
 def gitea(host: FakeScmHost) -> GiteaState:
@@ -351,20 +358,68 @@ def _list_refs(
     host: FakeScmHost, state: GiteaState, request: FakeRequest, repo: FakeRepo
 ) -> FakeResponse:
     refs = repo.branches() if request.params["kind"] == "branches" else repo.tags()
+    names, headers = _paged(request, state, sorted(refs))
+    return FakeResponse.json(
+        [{"name": n, "commit": {"id": refs[n]}} for n in names], headers=headers
+    )
+
+
+def _paged(request: FakeRequest, state: GiteaState, items: list[Any]) -> tuple[list[Any], Any]:
+    """One page of ``items`` (``page``, ``limit`` capped at MAX_RESPONSE_ITEMS) and its
+    ``X-Total-Count`` and ``Link`` (``rel="next"``) headers."""
     try:
         page = max(int(request.query.get("page", "1")), 1)
         limit = int(request.query.get("limit", state.max_response_items))
     except ValueError:
         page, limit = 1, state.max_response_items
     limit = min(max(limit, 1), state.max_response_items)
-    names = sorted(refs)
-    chunk = names[(page - 1) * limit : page * limit]
-    headers = [("X-Total-Count", str(len(names)))]
-    if page * limit < len(names):
+    chunk = items[(page - 1) * limit : page * limit]
+    headers = [("X-Total-Count", str(len(items)))]
+    if page * limit < len(items):
         base = f"{request.base_url}{request.path}"
         headers.append(("Link", f'<{base}?page={page + 1}&limit={limit}>; rel="next"'))
-    items = [{"name": n, "commit": {"id": refs[n]}} for n in chunk]
-    return FakeResponse.json(items, headers=headers)
+    return chunk, headers
+
+
+def _owner_repos(host: FakeScmHost, state: GiteaState, request: FakeRequest) -> FakeResponse:
+    """An organisation's (``/orgs/``) or a user's (``/users/``) repositories; owners in
+    ``GiteaState.users`` are users, every other owner of a repository an organisation."""
+    caller = _caller(request, state)
+    if isinstance(caller, str):
+        return _error(request, state, 401, caller)
+    owner = request.params["owner"].casefold()
+    with state._lock:
+        is_user = owner in {u.casefold() for u in state.users}
+        private = set(state.private)
+    owned = [r for r in host.repos.values() if r.owner.casefold() == owner]
+    if (request.params["kind"] == "orgs") == is_user or not (owned or is_user):
+        return _not_found(request, state)
+    visible = [r for r in owned if caller is not None or r.full_name.casefold() not in private]
+    visible.sort(key=lambda r: r.full_name.casefold())
+    chunk, headers = _paged(request, state, visible)
+    return FakeResponse.json([_repo_json(request, state, r) for r in chunk], headers=headers)
+
+
+def _repo_json(request: FakeRequest, state: GiteaState, repo: FakeRepo) -> dict[str, Any]:
+    empty = repo.resolve_ref(None) is None
+    with state._lock:
+        private = repo.full_name.casefold() in state.private
+    return {
+        "id": zlib.crc32(repo.full_name.encode()),
+        "owner": {"login": repo.owner, "username": repo.owner},
+        "name": repo.name,
+        "full_name": repo.full_name,
+        "empty": empty,
+        "private": private,
+        "fork": repo.fork,
+        "template": False,
+        "mirror": False,
+        "size": 0 if empty else 1,
+        "html_url": _web(request, state, repo),
+        "clone_url": f"{_web(request, state, repo)}.git",
+        "default_branch": repo.default_branch,
+        "archived": repo.archived,
+    }
 
 
 def _get_branch(

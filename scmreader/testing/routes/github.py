@@ -68,6 +68,7 @@ from scmreader.testing.routes._github_repos import (
     _get_repo,
     _get_tree,
     _matching_refs,
+    _owner_repos,
     _raw,
 )
 
@@ -98,6 +99,9 @@ def install(
     # https://docs.github.com/en/rest/repos/repos, .../commits, .../repos/contents,
     # .../git/trees, .../git/blobs, .../git/refs, .../apps, .../rate-limit
     add("GET", repo, _api(_get_repo))
+    # https://docs.github.com/en/rest/repos/repos#list-organization-repositories and
+    # https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user
+    add("GET", f"{api}/(?P<kind>orgs|users)/{_OWNER}/repos", _api(_owner_repos))
     add("GET", f"{repo}/commits/(?P<rest>.+)", _api(_get_commit))
     add("GET", f"{repo}/contents(?:/(?P<path>.*))?", _api(_get_contents))
     add("GET", f"{repo}/(?P<format>tarball|zipball)(?:/(?P<ref>.+))?", _api(_get_archive))

@@ -127,6 +127,8 @@ def install(
 
     # https://docs.gitlab.com/ee/api/projects.html#get-a-single-project
     add(project, _get_project)
+    # https://docs.gitlab.com/ee/api/groups.html#list-projects (include_subgroups, offset pages)
+    add(f"{state.api}/groups/{_ID}/projects", _group_projects)
     # https://docs.gitlab.com/ee/api/repository_files.html#get-raw-file-from-repository
     add(f"{project}/repository/files/(?P<path>[^/]+)/raw", _get_raw_file)
     # https://docs.gitlab.com/ee/api/repository_files.html (GET, and HEAD for metadata)
@@ -285,8 +287,38 @@ def _project_json(state: GitlabState, request: FakeRequest, repo: FakeRepo) -> d
         },
         "visibility": "private" if private else "public",
         "empty_repo": empty,
-        "archived": False,
+        "archived": repo.archived,
+        "repository_access_level": "disabled" if repo.disabled else "enabled",
+        **({"forked_from_project": {"id": _stable_id(repo.full_name + "~")}} if repo.fork else {}),
     }
+
+
+def _group_projects(host: FakeScmHost, state: GitlabState, request: FakeRequest) -> FakeResponse:
+    """A group's projects, in path order (what readers ask with ``order_by=path``);
+    subgroups' projects only with ``include_subgroups=true``; archived ones included unless
+    ``archived=false``; 404 for an unknown group."""
+    group = request.params["id"].strip("/")
+    deep = request.query.get("include_subgroups") == "true"
+    with state._lock:
+        allowed = _token(request) in state.tokens
+        private = set(state.private)
+
+    def inside(repo: FakeRepo) -> bool:
+        owner = repo.owner.casefold()
+        return owner == group.casefold() or (deep and owner.startswith(group.casefold() + "/"))
+
+    found = [r for r in host.repos.values() if inside(r)]
+    if not any(r.owner.casefold().startswith(group.casefold()) for r in host.repos.values()):
+        return _message(404, "404 Group Not Found")
+    visible = [r for r in found if allowed or r.full_name.casefold() not in private]
+    if request.query.get("archived") == "false":
+        visible = [r for r in visible if not r.archived]
+    visible.sort(key=lambda r: r.full_name.casefold())
+    per_page, page = _page_args(request, state)
+    chunk = visible[(page - 1) * per_page : page * per_page]
+    more = page * per_page < len(visible)
+    headers = _offset_headers(state, request, page, per_page, len(visible), more)
+    return FakeResponse.json([_project_json(state, request, r) for r in chunk], headers=headers)
 
 
 def _get_project(host: FakeScmHost, state: GitlabState, request: FakeRequest) -> FakeResponse:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,6 +111,10 @@ def install(host: FakeScmHost) -> None:
     add(f"{_REPO}/raw/(?P<path>.+)", _get_raw)
     # https://apidocs.harness.io/ (Code: archive)
     add(f"{_REPO}/archive/(?P<treeish>.+)", _get_archive)
+    # https://apidocs.harness.io/ (Code: listRepos): repos?accountIdentifier=[&orgIdentifier=]
+    # [&projectIdentifier=]&page=&limit= (limit up to 100), Gitness's x-page / x-per-page /
+    # x-total / x-total-pages headers and a Link rel="next"
+    host.route("GET", r"/gateway/code/api/v1/repos", lambda r: _list_repos(host, state, r))
 
 
 def harness(host: FakeScmHost) -> HarnessState:
@@ -209,6 +214,59 @@ def _guarded(
 
 
 # --- endpoints -----------------------------------------------------------------------------
+
+
+def _list_repos(host: FakeScmHost, state: HarnessState, request: FakeRequest) -> FakeResponse:
+    ids = [request.query.get(k, "") for k in ("accountIdentifier", "orgIdentifier")]
+    ids.append(request.query.get("projectIdentifier", ""))
+    if not ids[0] or request.query.get("routingId") != ids[0]:
+        return _message(400, "accountIdentifier and routingId (the account) are required")
+    caller = _caller(state, request)
+    if not caller.known:
+        return _message(401, "Unauthorized")
+    scope = "/".join(i for i in ids if i).casefold()
+    with state._lock:
+        private = set(state.private)
+    repos = sorted(
+        (
+            r
+            for r in host.repos.values()
+            if r.owner.casefold() == scope
+            and (not caller.anonymous or r.full_name.casefold() not in private)
+            and (caller.scope is None or r.full_name.casefold() in caller.scope)
+        ),
+        key=lambda r: r.name.casefold(),
+    )
+    try:
+        page = max(int(request.query.get("page", "1")), 1)
+        limit = min(max(int(request.query.get("limit", "30")), 1), 100)
+    except ValueError:
+        return _message(400, "page and limit must be numbers")
+    pages = max((len(repos) + limit - 1) // limit, 1)
+    chunk = repos[(page - 1) * limit : page * limit]
+    headers = [
+        ("x-page", str(page)),
+        ("x-per-page", str(limit)),
+        ("x-total", str(len(repos))),
+        ("x-total-pages", str(pages)),
+    ]
+    if page < pages:
+        query = "&".join(f"{k}={v}" for k, v in request.query.items() if k != "page")
+        link = f"{request.base_url}{request.path}?{query}&page={page + 1}"
+        headers.append(("Link", f'<{link}>; rel="next"'))
+    items = [
+        {
+            "id": zlib.crc32(r.full_name.encode()),
+            "identifier": r.name,
+            "path": r.full_name,
+            "default_branch": r.default_branch,
+            "is_empty": r.resolve_ref(None) is None,
+            "archived": r.archived,
+            "fork_id": 1 if r.fork else 0,
+        }
+        for r in chunk
+    ]
+    return FakeResponse.json(items, headers=headers)
 
 
 def _get_content(request: FakeRequest, repo: FakeRepo, state: HarnessState) -> FakeResponse:
