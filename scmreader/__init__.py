@@ -12,7 +12,9 @@ from scmreader._version import __version__
 if TYPE_CHECKING:
     from scmreader.config import Config, load_config, optional
     from scmreader.integrations import ScmIntegrations
-    from scmreader.readers import UrlReaders
+    from scmreader.readers import BatchResult, UrlReaders
+    from scmreader.readers._discover import DiscoveryResult, DiscoveryRun, DiscoverySummary
+    from scmreader.readers._listing import Repository
     from scmreader.readers.types import (
         ReadTreeFile,
         ReadTreeResponse,
@@ -28,6 +30,11 @@ _LAZY = {
     "optional": "scmreader.config",
     "ScmIntegrations": "scmreader.integrations",
     "UrlReaders": "scmreader.readers",
+    "BatchResult": "scmreader.readers",
+    "DiscoveryResult": "scmreader.readers._discover",
+    "DiscoveryRun": "scmreader.readers._discover",
+    "DiscoverySummary": "scmreader.readers._discover",
+    "Repository": "scmreader.readers._listing",
     "ReadTreeFile": "scmreader.readers.types",
     "ReadTreeResponse": "scmreader.readers.types",
     "ReadUrlResponse": "scmreader.readers.types",
@@ -39,10 +46,15 @@ _LAZY = {
 }
 
 __all__ = [
+    "BatchResult",
     "Config",
+    "DiscoveryResult",
+    "DiscoveryRun",
+    "DiscoverySummary",
     "ReadTreeFile",
     "ReadTreeResponse",
     "ReadUrlResponse",
+    "Repository",
     "ScmIntegrations",
     "SearchResponse",
     "SearchResponseFile",
