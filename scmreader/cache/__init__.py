@@ -13,17 +13,49 @@ request header, cookie or rate-limit counter is ever stored.
 
 from __future__ import annotations
 
-from scmreader.cache._config import (
-    cache_from_config,
-    http_client_from_config,
-    max_body_from_config,
-)
-from scmreader.cache._errors import CacheError
-from scmreader.cache._hook import CACHE_STATUS_HEADER, cache_key
-from scmreader.cache._memory import MemoryCache
-from scmreader.cache._redis import RedisCache
-from scmreader.cache._sqlite import SqliteCache
-from scmreader.cache._types import STORED_HEADERS, CachedResponse, ResponseCache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scmreader.cache._config import (
+        cache_from_config,
+        http_client_from_config,
+        max_body_from_config,
+    )
+    from scmreader.cache._errors import CacheError
+    from scmreader.cache._hook import CACHE_STATUS_HEADER, cache_key
+    from scmreader.cache._memory import MemoryCache
+    from scmreader.cache._redis import RedisCache
+    from scmreader.cache._sqlite import SqliteCache
+    from scmreader.cache._types import STORED_HEADERS, CachedResponse, ResponseCache
+
+#: Exported name -> private module; imported on first use, so that ``import
+#: scmreader.http`` (which needs only ``_hook``) loads no backend and no sqlite3.
+_LAZY = {
+    "CACHE_STATUS_HEADER": "_hook",
+    "STORED_HEADERS": "_types",
+    "CacheError": "_errors",
+    "CachedResponse": "_types",
+    "MemoryCache": "_memory",
+    "RedisCache": "_redis",
+    "ResponseCache": "_types",
+    "SqliteCache": "_sqlite",
+    "cache_from_config": "_config",
+    "cache_key": "_hook",
+    "http_client_from_config": "_config",
+    "max_body_from_config": "_config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'scmreader.cache' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CACHE_STATUS_HEADER",

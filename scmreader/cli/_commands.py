@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -86,6 +85,8 @@ def _copy(src: BinaryIO, dst: BinaryIO) -> int:
 
 def write_atomically(path: str | Path, src: BinaryIO) -> int:
     """Stream ``src`` into ``path`` through a temporary file: no half-written file on error."""
+    import tempfile
+
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
