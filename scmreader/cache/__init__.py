@@ -28,21 +28,21 @@ if TYPE_CHECKING:
     from scmreader.cache._sqlite import SqliteCache
     from scmreader.cache._types import STORED_HEADERS, CachedResponse, ResponseCache
 
-#: Exported name -> private module; imported on first use, so that ``import
+#: Exported name -> the module defining it; imported on first use, so that ``import
 #: scmreader.http`` (which needs only ``_hook``) loads no backend and no sqlite3.
 _LAZY = {
-    "CACHE_STATUS_HEADER": "_hook",
-    "STORED_HEADERS": "_types",
-    "CacheError": "_errors",
-    "CachedResponse": "_types",
-    "MemoryCache": "_memory",
-    "RedisCache": "_redis",
-    "ResponseCache": "_types",
-    "SqliteCache": "_sqlite",
-    "cache_from_config": "_config",
-    "cache_key": "_hook",
-    "http_client_from_config": "_config",
-    "max_body_from_config": "_config",
+    "CACHE_STATUS_HEADER": "scmreader.cache._hook",
+    "STORED_HEADERS": "scmreader.cache._types",
+    "CacheError": "scmreader.cache._errors",
+    "CachedResponse": "scmreader.cache._types",
+    "MemoryCache": "scmreader.cache._memory",
+    "RedisCache": "scmreader.cache._redis",
+    "ResponseCache": "scmreader.cache._types",
+    "SqliteCache": "scmreader.cache._sqlite",
+    "cache_from_config": "scmreader.cache._config",
+    "cache_key": "scmreader.cache._hook",
+    "http_client_from_config": "scmreader.cache._config",
+    "max_body_from_config": "scmreader.cache._config",
 }
 
 
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'scmreader.cache' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
