@@ -85,7 +85,7 @@ def test_read_of_a_github_url_with_an_empty_config_imports_only_what_it_needs(
     ).stdout
     modules = set(json.loads(out))
     assert modules >= NEEDED
-    assert sorted(modules & NEVER) == []
+    assert sorted(modules & (NEVER | {"yaml"})) == []  # no config file: no YAML parser
 
 
 def test_the_read_command_end_to_end_imports_only_what_it_needs(tmp_path: Path) -> None:
