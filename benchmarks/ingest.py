@@ -19,7 +19,7 @@ in-process FakeScmHost (GitHub REST emulation, token auth) and measures in one r
 
 
 Every figure is printed with what it is compared with; nothing is asserted. The "several
-workers sharing Redis" figure lives with ``scmreader.dask`` (run ``ingest_pass`` there).
+workers sharing Redis" figure is ``benchmarks/dask_workers.py`` (Dask workers vs one process).
 """
 
 from __future__ import annotations

@@ -117,6 +117,11 @@ class NotFoundError(HttpStatusError):
     exit_code = 6
 
 
+class PathNotFoundError(NotFoundError, FileNotFoundError):
+    """A path of the ``scm://`` fsspec filesystem does not exist: a NotFoundError that is
+    also the built-in FileNotFoundError fsspec callers catch."""
+
+
 class AuthenticationError(HttpStatusError):
     """The host rejected the credentials (401), or refused anonymous access."""
 
@@ -224,6 +229,7 @@ __all__ = [
     "NotFoundError",
     "NotImplementedByReaderError",
     "NotModifiedError",
+    "PathNotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestTimeoutError",

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -40,6 +37,7 @@ from scmreader.readers import UrlReaders
 from scmreader.redact import redact, register_secret
 from scmreader.testing import FakeScmHost
 from scmreader.testing.messages import FakeResponse
+from scmreader.testing.redis_server import RedisServer, free_port, redis_server_binary
 
 REDIS_PASSWORD = "redis-pw-Canary-7f3a9c"
 
@@ -56,105 +54,11 @@ def entry(body: bytes = b"kind: Component\n", etag: str = '"v1"', **headers: str
 # --- a real redis-server for the session ---------------------------------------------
 
 
-class RedisServer:
-    """A redis-server process on 127.0.0.1 with a password, for one test session."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary = binary
-        self.workdir = workdir
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        last = ""
-        for _ in range(5):  # a free port can be taken between probing and binding
-            self.port = _free_port()
-            self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    "--port", str(self.port),
-                    "--bind", "127.0.0.1",
-                    "--requirepass", REDIS_PASSWORD,
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--dir", str(self.workdir),
-                    "--daemonize", "no",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            if self._wait_ready():
-                return self
-            self.stop()
-            last = self._output()
-        raise RuntimeError(f"redis-server did not start: {last[-2000:]}")
-
-    def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(f"AUTH {REDIS_PASSWORD}\r\nPING\r\n".encode())
-                    answer = b""
-                    while b"+PONG" not in answer and (chunk := s.recv(64)):
-                        answer += chunk
-                    if b"+PONG" in answer:
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def _output(self) -> str:
-        if self.process is None or self.process.stdout is None:
-            return ""
-        return self.process.stdout.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def redis_binary() -> str:
-    """The redis-server binary; skips the test (fails it under CI) when it is missing."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = (
-            "redis-server is not installed (apt-get install redis-server); the Redis cache "
-            "tests need a real server"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}, and CI is set: not skipping silently")
-        pytest.skip(message)
-    return binary
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
+    server = RedisServer(
+        redis_server_binary(), tmp_path_factory.mktemp("redis"), password=REDIS_PASSWORD
+    ).start()
     try:
         yield server
     finally:
@@ -507,7 +411,7 @@ def test_redis_password_never_shown(redis_server: RedisServer) -> None:
 
 
 def test_redis_server_down_is_a_cache_error_without_the_password() -> None:
-    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{_free_port()}/0"
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0"
     cache = RedisCache(url, timeout=0.5)
     with pytest.raises(CacheError) as info:
         cache.get("k")
@@ -577,7 +481,7 @@ def test_redis_backed_reads_revalidate_and_store_no_secret(
 def test_redis_stopped_does_not_fail_reads(
     fake_scm_host: FakeScmHost, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = RedisServer(redis_binary(), tmp_path).start()
+    server = RedisServer(redis_server_binary(), tmp_path, password=REDIS_PASSWORD).start()
     try:
         cache = RedisCache(server.url, timeout=0.5)
         host = fake_scm_host
@@ -703,7 +607,7 @@ def test_redis_stopped_mid_run_degrades_with_one_warning_each(
 
     token = "ghp_redis_outage_token_01"
     urls = _github_with_repos(fake_scm_host, token, 3)
-    server = RedisServer(redis_binary(), tmp_path).start()
+    server = RedisServer(redis_server_binary(), tmp_path, password=REDIS_PASSWORD).start()
     try:
         config = load_config(_shared_config(fake_scm_host, server, "outage:", token))
         readers = UrlReaders.default(config, http=http_client_from_config(config))

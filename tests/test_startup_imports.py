@@ -58,7 +58,7 @@ import json, sys
 from scmreader.cli import build_parser
 from scmreader.cli import _commands
 args = build_parser().parse_args(["read", sys.argv[1]])
-_commands._readers(args).reader_for(args.url)
+_commands.readers_for(args).reader_for(args.url)
 print(json.dumps(sorted(sys.modules)))
 """
 
