@@ -28,12 +28,16 @@ from scmreader.testing.routes.github import integration_config
 GITHUB_URL = "https://github.com/octo/svc/blob/main/catalog-info.yaml"
 
 #: What a plain read of a GitHub file must not import: the validator, the cache backends,
-#: every other provider, and the optional heavy dependencies.
+#: the retry library (until a retry), every other provider, and the heavy optional
+#: dependencies.
 NEVER = {
     "scmreader.validate",
     "scmreader.cache._memory",
     "scmreader.cache._sqlite",
     "sqlite3",
+    "tenacity",  # retries import it when first needed (with tornado installed: 30+ ms)
+    "tornado",
+    "asyncio",
     "rich",
     "git",
     "boto3",
