@@ -13,7 +13,6 @@ carrying ``key_path``, ``config_file`` and ``config_line`` attributes.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -40,6 +39,8 @@ def _scmreader_keys() -> frozenset[str]:
 
 def did_you_mean(key: str, names: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``names`` to ``key``, or ``''``."""
+    import difflib  # only when a key is unknown
+
     candidates = list(names)
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
     if not close:
