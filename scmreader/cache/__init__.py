@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from scmreader._lazy import lazy_attribute
+
 if TYPE_CHECKING:
     from scmreader.cache._config import (
         cache_from_config,
@@ -47,14 +49,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'scmreader.cache' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(globals(), __name__, _LAZY, name)
 
 
 __all__ = [
