@@ -204,9 +204,12 @@ def _check_integrations(config: Config, problems: list[Problem]) -> int:
         failed = False
         for entry in entries:
             errors_before = len(problems)
+            entry_failed = False
             for error in entry_errors(entry, _reader_of(kind)):
                 _record(problems, error)
-                failed = True
+                entry_failed = failed = True
+            if not entry_failed:
+                _check_entry_warnings(kind, entry, problems)
             bad_paths = {p.key_path for p in problems[errors_before:]}
             _check_keys(kind, entry, problems, bad_paths)
         if not failed and len(entries) > 1:
@@ -215,6 +218,15 @@ def _check_integrations(config: Config, problems: list[Problem]) -> int:
             except ConfigError as exc:
                 _record(problems, exc)
     return checked
+
+
+def _check_entry_warnings(kind: IntegrationType, entry: Config, problems: list[Problem]) -> None:
+    """Warnings a provider raises about an entry that reads (its ``ENTRY_WARNINGS``)."""
+    warn = _provider_attribute(kind, "ENTRY_WARNINGS")
+    if not callable(warn):
+        return
+    for key, message in warn(entry):
+        _record(problems, entry.error(key, message), "warning")
 
 
 #: What is tried, in turn, on a key a reader rejected so that it reads on and reports the

@@ -34,6 +34,16 @@ CASES: dict[tuple[str, ...], tuple[int, list[str]]] = {
             "invalid: 1 error, 2 warnings in 1 file (2 entries checked)",
         ],
     ),
+    ("bitbucket-token-username.yaml",): (
+        0,
+        [
+            f"{D}/bitbucket-token-username.yaml:3: warning: "
+            "integrations.bitbucketCloud[0].username: 'username' is 'jdoe', but Bitbucket Cloud "
+            "API tokens authenticate with the Atlassian account email as the user; use the email "
+            "address here (keep the Bitbucket username only for an appPassword)",
+            "valid: 0 errors, 1 warning in 1 file (2 entries checked)",
+        ],
+    ),
     ("gerrit-no-gitiles.yaml",): (
         1,
         [
