@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from scmreader.errors import ConfigError, ScmReaderError
-from scmreader.integrations._keys import REMOVED_PROVIDERS, deprecated_keys, known_keys
+from scmreader.integrations._keys import (
+    REMOVED_PROVIDERS,
+    deprecated_keys,
+    known_keys,
+)
+from scmreader.integrations._keys import provider_attribute as _provider_attribute
 
 if TYPE_CHECKING:
     from scmreader.config import Config

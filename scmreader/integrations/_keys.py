@@ -40,7 +40,8 @@ def _provider_modules(kind: IntegrationType) -> Iterator[ModuleType]:
         yield enclosing[0]
 
 
-def _provider_attribute(kind: IntegrationType, attribute: str) -> object:
+def provider_attribute(kind: IntegrationType, attribute: str) -> object:
+    """The provider module's ``attribute`` for ``kind`` (None when it has none)."""
     for module in _provider_modules(kind):
         if attribute in vars(module):
             return vars(module)[attribute]
@@ -53,7 +54,7 @@ def known_keys(kind: IntegrationType) -> frozenset[str] | None:
     Keys below a mapping are written ``retry.maxRetries``, keys of each item of a list
     ``apps[].appId``. None (no unknown-key warnings) when the provider does not say.
     """
-    exposed = _provider_attribute(kind, "KNOWN_KEYS")
+    exposed = provider_attribute(kind, "KNOWN_KEYS")
     if isinstance(exposed, frozenset | set) and all(isinstance(k, str) for k in exposed):
         return frozenset(exposed)
     return None
@@ -62,10 +63,10 @@ def known_keys(kind: IntegrationType) -> frozenset[str] | None:
 def deprecated_keys(kind: IntegrationType) -> Mapping[str, str]:
     """Keys of ``kind`` that are deprecated, removed or ignored -> what to do instead: its
     provider module's ``DEPRECATED_KEYS`` (keys as in :func:`known_keys`, no list items)."""
-    exposed = _provider_attribute(kind, "DEPRECATED_KEYS")
+    exposed = provider_attribute(kind, "DEPRECATED_KEYS")
     if isinstance(exposed, Mapping):
         return {str(k): str(v) for k, v in exposed.items()}
     return {}
 
 
-__all__ = ["REMOVED_PROVIDERS", "deprecated_keys", "known_keys"]
+__all__ = ["REMOVED_PROVIDERS", "deprecated_keys", "known_keys", "provider_attribute"]
