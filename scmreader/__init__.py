@@ -69,11 +69,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'scmreader' has no attribute {name!r}")
-    import importlib
+    from scmreader._lazy import lazy_attribute
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(globals(), __name__, _LAZY, name)

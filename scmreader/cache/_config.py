@@ -20,13 +20,10 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from scmreader.cache._memory import MemoryCache
-from scmreader.cache._redis import RedisCache
-from scmreader.cache._sqlite import SqliteCache
-from scmreader.cache._types import ResponseCache
 from scmreader.errors import ConfigError
 
 if TYPE_CHECKING:
+    from scmreader.cache._types import ResponseCache
     from scmreader.config import Config
     from scmreader.http import HttpClient
 
@@ -60,6 +57,11 @@ def cache_from_config(config: Config) -> ResponseCache | None:
                 key,
                 f"not used by the {store} cache store; it takes {', '.join(sorted(_KEYS[store]))}.",
             )
+    # Backends are imported here: no cache configured, no cache code (nor sqlite3) loaded.
+    from scmreader.cache._memory import MemoryCache
+    from scmreader.cache._redis import RedisCache
+    from scmreader.cache._sqlite import SqliteCache
+
     if store == "memory":
         return MemoryCache(
             max_entries=_positive_int(block, "maxEntries") or 1024,
@@ -111,6 +113,8 @@ def http_client_from_config(
 
     cache: ResponseCache | None
     if cache_path is not None:
+        from scmreader.cache._sqlite import SqliteCache
+
         block = config.get_optional_config(CACHE_KEY)
         max_bytes = _positive_int(block, "maxBytes") if block is not None else None
         cache = (

@@ -2,8 +2,9 @@
 
 Checked are the blocks scmreader reads: every ``integrations.<provider>`` entry (against
 its provider module's ``KNOWN_KEYS`` and ``DEPRECATED_KEYS``, see
-:func:`scmreader.validate.known_keys`), ``backend.reading`` and ``scmreader``. Every other
-block belongs to Backstage or its plugins and is left alone.
+:func:`scmreader.integrations._keys.known_keys`; only the configured providers' modules
+are imported), ``backend.reading`` and ``scmreader``. Every other block belongs to
+Backstage or its plugins and is left alone.
 
 Warnings go to the ``scmreader.config`` logger, one record per key, worded
 ``FILE:LINE: KEY.PATH: unknown key 'tokn' (did you mean 'token'?); it is ignored`` and
@@ -12,7 +13,6 @@ carrying ``key_path``, ``config_file`` and ``config_line`` attributes.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -39,6 +39,8 @@ def _scmreader_keys() -> frozenset[str]:
 
 def did_you_mean(key: str, names: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``names`` to ``key``, or ``''``."""
+    import difflib  # only when a key is unknown
+
     candidates = list(names)
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
     if not close:
@@ -92,18 +94,17 @@ def _integration_keys(config: Config, *, strict: bool) -> Iterator[ConfigError]:
         return
     if block is None:
         return
-    from scmreader.integrations import integration_types, provider_entries
-    from scmreader.validate import REMOVED_PROVIDERS, deprecated_keys, known_keys
+    from scmreader.integrations import integration_type, integration_types, provider_entries
+    from scmreader.integrations._keys import REMOVED_PROVIDERS, deprecated_keys, known_keys
 
-    kinds = {kind.key: kind for kind in integration_types()}
     providers = block.keys()  # Config is not iterable
     for key in providers:
-        kind = kinds.get(key)
+        kind = integration_type(key)  # imports only the configured providers' modules
         if kind is None:
             if key in REMOVED_PROVIDERS:
                 yield block.error(key, REMOVED_PROVIDERS[key])
             else:
-                hint = did_you_mean(key, kinds)
+                hint = did_you_mean(key, [k.key for k in integration_types()])
                 yield _unknown(block, key, hint, strict=strict, what="integration provider")
             continue
         known = known_keys(kind)

@@ -96,7 +96,12 @@ class IntegrationType:
     @property
     def attribute(self) -> str:
         """The snake_case attribute name on ScmIntegrations (``aws_s3`` for ``awsS3``)."""
-        return "".join("_" + c.lower() if c.isupper() else c for c in self.key)
+        return attribute_name(self.key)
+
+
+def attribute_name(key: str) -> str:
+    """The snake_case spelling of a provider key (``aws_s3`` for ``awsS3``)."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
 
 
 def with_default_host(
