@@ -163,6 +163,11 @@ class UpstreamError(HttpStatusError):
         super().__init__(message, status=status, url=url)
 
 
+class ResponseTooLargeError(UpstreamError):
+    """An answer was larger than the cap for its kind (metadata, file, archive) or inflated
+    more than the decompression-ratio cap allows; nothing of it was kept."""
+
+
 # --- the transport failed ------------------------------------------------------------
 
 
@@ -220,6 +225,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ScmReaderError",
     "TargetWriteError",
     "TooManyRedirectsError",

@@ -157,7 +157,13 @@ class CacheHook:
             if plan.entry is not None:
                 self._safely("delete", self.cache.delete, plan.key)
             return _answer(_Rejoined.buffered(body, stream), None, headers, response, None)
+        # Stored only when read to its verified end: the body stream raises on a cut-off
+        # or corrupt body, and says whether it reached the end (streams of other clients
+        # that cannot tell are trusted as before).
+        complete = getattr(stream, "complete", True)
         stream.close()
+        if not complete:
+            return _answer(io.BytesIO(body), len(body), headers, response, None)
         kept = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
         entry = CachedResponse(
             url=redact_url(response.url), headers=kept, body=body, stored_at=time.time()

@@ -510,7 +510,9 @@ def parse_gerrit_json_response(body: str | bytes | _ResponseLike, *, url: str | 
     if isinstance(body, str | bytes):
         raw = body
     else:
-        raw, url, status = body.content, url or body.url, body.status_code
+        from scmreader.http import read_body
+
+        raw, url, status = read_body(body), url or body.url, body.status_code  # type: ignore[arg-type]
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     where = f" from {redact_url(url)}" if url else ""
     shown = redact(text[:10])

@@ -50,6 +50,7 @@ from scmreader.http import (
     conditional_headers,
     parse_json,
     raise_for_status,
+    read_text,
     stay_on_origin,
     unexpected_answer,
 )
@@ -486,7 +487,7 @@ class GithubUrlReader(BaseUrlReader):
                 url=redact_url(url),
             )
         raise_for_status(response, what=url)
-        sha = response.text.strip()
+        sha = read_text(response).strip()
         if not is_commit_sha(sha):
             raise unexpected_answer(response, "is not a commit sha")
         return sha

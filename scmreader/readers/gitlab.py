@@ -35,6 +35,7 @@ from scmreader.http import (
     credentials_for,
     parse_json,
     raise_for_status,
+    read_text,
     stay_on_origin,
     unexpected_answer,
 )
@@ -334,7 +335,7 @@ class GitlabUrlReader(BaseUrlReader):
         params.set("per_page", "1")
         commits_url = f"{self._project_api(project)}/repository/commits?{params}"
         response = self._get(commits_url, auth)
-        if response.status_code == 404 and "Project" not in response.text:
+        if response.status_code == 404 and "Project" not in read_text(response):
             raise self._missing_ref(project, ref)
         raise_for_status(response, what=url)
         body = parse_json(response)
