@@ -13,11 +13,9 @@ request header, cookie or rate-limit counter is ever stored.
 
 from __future__ import annotations
 
-from scmreader.cache._config import (
-    cache_from_config,
-    http_client_from_config,
-    max_body_from_config,
-)
+from typing import Any
+
+from scmreader.cache._config import cache_from_config, max_body_from_config
 from scmreader.cache._errors import CacheError
 from scmreader.cache._hook import CACHE_STATUS_HEADER, cache_key
 from scmreader.cache._memory import MemoryCache
@@ -39,3 +37,12 @@ __all__ = [
     "http_client_from_config",
     "max_body_from_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # http_client_from_config lives above both cache/ and http/; kept importable from here.
+    if name == "http_client_from_config":
+        from scmreader._client_factory import http_client_from_config
+
+        return http_client_from_config
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
