@@ -37,7 +37,7 @@ from scmreader.integrations.base import (
     read_secret,
     read_url_key,
 )
-from scmreader.redact import Secret, redact, redact_url, register_secret
+from scmreader.redact import Secret, redact, redact_url, register_config_secret
 from scmreader.urls import (
     encode_path,
     encode_uri_component,
@@ -172,10 +172,10 @@ def read_gerrit_integration_config(entry: Config) -> GerritIntegrationConfig:
                 "authentication needs both, so set username to the account the password "
                 "belongs to.",
             )
-        register_secret(password, username=username)
+        register_config_secret(password, username=username)
     signing_key = entry.get_optional_string("commitSigningKey")
     if signing_key is not None:
-        register_secret(signing_key)
+        register_config_secret(signing_key)
         signing_key = Secret(signing_key)
     return GerritIntegrationConfig(
         host=host,
