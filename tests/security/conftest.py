@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from scmreader import redact as redact_module
 from scmreader.errors import ScmReaderError
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "readers"))
+
+from leaks import find_leaks
 
 
 class _Recorder(logging.Handler):
@@ -33,11 +34,6 @@ class _Recorder(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             text += " " + repr(record.exc_info[1])
         self.texts.append(text)
-
-
-def configured_secrets() -> set[str]:
-    """Every form of every configured secret registered so far."""
-    return set(redact_module._pinned)
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +57,5 @@ def no_secret_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     finally:
         root.removeHandler(recorder)
         root.setLevel(old_level)
-    leaks = [
-        (text[:200], secret[:6] + "...")
-        for text in recorder.texts + errors
-        for secret in configured_secrets()
-        if secret in text
-    ]
+    leaks = find_leaks(recorder.texts + errors)
     assert not leaks, f"configured secrets leaked into logs or error texts: {leaks}"
