@@ -157,13 +157,10 @@ class CacheHook:
             if plan.entry is not None:
                 self._safely("delete", self.cache.delete, plan.key)
             return _answer(_Rejoined.buffered(body, stream), None, headers, response, None)
-        # Stored only when read to its verified end: the body stream raises on a cut-off
-        # or corrupt body, and says whether it reached the end (streams of other clients
-        # that cannot tell are trusted as before).
-        complete = getattr(stream, "complete", True)
+        # Fewer than max_body + 1 bytes means the end was reached, and the body stream
+        # only reports the end after checking it (a cut-off or corrupt body raises
+        # TransportError above): nothing incomplete is stored.
         stream.close()
-        if not complete:
-            return _answer(io.BytesIO(body), len(body), headers, response, None)
         kept = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
         entry = CachedResponse(
             url=redact_url(response.url), headers=kept, body=body, stored_at=time.time()

@@ -113,36 +113,51 @@ def json_body(size: int) -> bytes:
 
 
 _RSS_CHILD = r"""
-import json, resource, sys
+import json, resource, sys, tempfile
 from pathlib import Path
 from scmreader.errors import ScmReaderError
-from scmreader.http import HttpClient, parse_json
+from scmreader.http import HttpClient, body_stream, parse_json
+from scmreader.readers.tree import TreeResponseFactory
 from scmreader.testing import FakeResponse, FakeScmHost
-body = Path(sys.argv[1])
-headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+body, how, encoding = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+headers = {"Content-Encoding": encoding} if encoding else {}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-with FakeScmHost() as host:
+with FakeScmHost() as host, tempfile.TemporaryDirectory() as work:
     host.route("GET", r"/bomb", lambda r: FakeResponse(200, body, headers))
     outcome = "accepted"
+    client = HttpClient()
     try:
-        parse_json(HttpClient().get(host.url("/bomb")))
+        response = client.get(host.url("/bomb"))
+        if how == "json":
+            parse_json(response, client)
+        elif how == "file":
+            stream = body_stream(response, client)
+            while stream.read(1 << 20):
+                pass
+        else:
+            stream = body_stream(response, client)
+            TreeResponseFactory(work_dir=work).from_archive(stream, etag="x").dir(work + "/out")
     except ScmReaderError as exc:
         outcome = type(exc).__name__
+    written = sum(p.stat().st_size for p in Path(work).rglob("*") if p.is_file())
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"outcome": outcome, "peak_mib": after / 1024, "before_mib": before / 1024}))
+print(json.dumps({"outcome": outcome, "peak_mib": after / 1024, "before_mib": before / 1024,
+                  "left_on_disk": written}))
 """
 
 
-def bomb_in_subprocess(body: Path) -> dict[str, object]:
-    """Read the gzip-encoded answer stored at ``body`` as JSON in a fresh interpreter, from
-    a FakeScmHost in that process; return the outcome (error class name, or "accepted") and
-    peak RSS in MiB."""
+def bomb_in_subprocess(body: Path, how: str = "json", encoding: str = "gzip") -> dict[str, object]:
+    """Serve the bytes stored at ``body`` (with ``Content-Encoding: encoding`` unless empty)
+    from a FakeScmHost in a fresh interpreter and read them there ``how``: ``json``
+    (parse_json), ``file`` (streamed and dropped) or ``archive`` (a tree written to disk).
+    Returns the outcome (error class name, or "accepted"), peak RSS in MiB and the bytes
+    left in the work dir afterwards."""
     out = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, str(body)],
+        [sys.executable, "-c", _RSS_CHILD, str(body), how, encoding],
         capture_output=True,
         text=True,
         check=True,
-        timeout=120,
+        timeout=300,
     ).stdout
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     return result
