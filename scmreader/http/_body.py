@@ -111,7 +111,11 @@ class _ResponseBody(io.RawIOBase):
         self._exchange = exchange
         self._url = redact_url(response.url or "")
         response.raw.decode_content = False
-        self._decoder = _decoder_for(response.headers.get("Content-Encoding") or "", self._url)
+        try:
+            self._decoder = _decoder_for(response.headers.get("Content-Encoding") or "", self._url)
+        except UpstreamError:
+            response.close()
+            raise
         self._tail = b""
         self._received = 0  # body bytes as received (before decoding)
         self.decoded = 0

@@ -54,7 +54,10 @@ class Exchange:
         self.wire_bytes = 0
         #: Why the exchange was stopped ('deadline' or 'low speed'), or None.
         self.reason: str | None = None
-        self._mark_time = self._last_data = time.monotonic()
+        self._last_data = time.monotonic()
+        # The low-speed window starts with the first byte: waiting for an answer (a host
+        # preparing an archive) is bounded by read_timeout and the deadline instead.
+        self._mark_time: float | None = None
         self._mark_bytes = 0
 
     def extend(self, seconds: float) -> None:
@@ -69,21 +72,24 @@ class Exchange:
             self.reason = "deadline"
             raise ExchangeTimeout("the exchange passed its deadline")
         wait = min(self.read_timeout - (now - self._last_data), left)
-        if self.low_speed_limit > 0:
-            window_end = self._mark_time + self.low_speed_time
-            if now >= window_end:
+        if self.low_speed_limit > 0 and self._mark_time is not None:
+            if now >= self._mark_time + self.low_speed_time:
                 self._check_speed(now)
-                window_end = self._mark_time + self.low_speed_time
+            window_end = self._mark_time + self.low_speed_time
             wait = min(wait, max(window_end - now, 0.001) + 0.001)
         return max(wait, 0.001)
 
     def received(self, n: int) -> None:
         """Count ``n`` bytes that arrived."""
-        self.wire_bytes += n
         if n:
             self._last_data = time.monotonic()
+            if self._mark_time is None:
+                self._mark_time = self._last_data
+                self._mark_bytes = self.wire_bytes
+        self.wire_bytes += n
 
     def _check_speed(self, now: float) -> None:
+        assert self._mark_time is not None
         elapsed = now - self._mark_time
         got = self.wire_bytes - self._mark_bytes
         if got < self.low_speed_limit * elapsed:
@@ -101,7 +107,8 @@ class Exchange:
         if now >= self.deadline:
             self.reason = "deadline"
             raise ExchangeTimeout("the exchange passed its deadline")
-        if self.low_speed_limit > 0 and now >= self._mark_time + self.low_speed_time:
+        mark = self._mark_time
+        if self.low_speed_limit > 0 and mark is not None and now >= mark + self.low_speed_time:
             self._check_speed(now)
         if now - self._last_data >= self.read_timeout - 0.001:
             self.reason = "silence"

@@ -96,3 +96,15 @@ def test_a_timed_out_attempt_is_retried_within_the_budget(host: FakeScmHost) -> 
 )
 def test_default_limits(what: str, ok: object) -> None:
     assert callable(ok) and ok(HttpSettings()), what
+
+
+def test_a_host_thinking_before_its_first_byte_is_not_a_low_speed_abort(
+    host: FakeScmHost,
+) -> None:
+    """The low-speed window starts with the first byte: a host preparing an archive for
+    longer than ``low_speed_time`` (GitLab, Bitbucket do) is bounded by ``read_timeout``."""
+    host.faults.delay(r"/archive", 1.0)
+    client = HttpClient(
+        HttpSettings(low_speed_limit=5_000, low_speed_time=0.3, read_timeout=5, **ONE_TRY)
+    )
+    assert len(body_stream(client.get(host.url("/archive")), client).read()) == 200_000
