@@ -61,6 +61,25 @@ def tar_with(entries: list[tarfile.TarInfo], data: dict[str, bytes] | None = Non
     return out.getvalue()
 
 
+class _Zeros(io.RawIOBase):
+    def readinto(self, buffer: object) -> int:
+        view = memoryview(buffer)  # type: ignore[arg-type]
+        view[:] = bytes(len(view))
+        return len(view)
+
+    def readable(self) -> bool:
+        return True
+
+
+def write_tar_gz_of_zeros(path: Path, size: int) -> None:
+    """A tar.gz holding one file of ``size`` zero bytes, written without holding it in
+    memory (a classic gzip bomb: about 1/1000 of ``size`` on disk)."""
+    info = tarfile.TarInfo("top/zeros")
+    info.size = size
+    with tarfile.open(path, "w:gz", compresslevel=9) as tar:
+        tar.addfile(info, io.BufferedReader(_Zeros(), MIB))
+
+
 def volume_header_tar(count: int, size: int = 0) -> bytes:
     """A tar of ``count`` GNU volume-label (type ``V``) entries, each claiming ``size``
     bytes of data (written as zeros), then one file."""
@@ -113,7 +132,7 @@ def json_body(size: int) -> bytes:
 
 
 _RSS_CHILD = r"""
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from pathlib import Path
 from scmreader.errors import ScmReaderError
 from scmreader.http import HttpClient, body_stream, parse_json
@@ -121,7 +140,15 @@ from scmreader.readers.tree import TreeResponseFactory
 from scmreader.testing import FakeResponse, FakeScmHost
 body, how, encoding = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 headers = {"Content-Encoding": encoding} if encoding else {}
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_kib():
+    # VmHWM belongs to this address space (ru_maxrss would carry the parent's peak
+    # across fork and exec).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kib()
 with FakeScmHost() as host, tempfile.TemporaryDirectory() as work:
     host.route("GET", r"/bomb", lambda r: FakeResponse(200, body, headers))
     outcome = "accepted"
@@ -140,7 +167,7 @@ with FakeScmHost() as host, tempfile.TemporaryDirectory() as work:
     except ScmReaderError as exc:
         outcome = type(exc).__name__
     written = sum(p.stat().st_size for p in Path(work).rglob("*") if p.is_file())
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak_kib()
 print(json.dumps({"outcome": outcome, "peak_mib": after / 1024, "before_mib": before / 1024,
                   "left_on_disk": written}))
 """
