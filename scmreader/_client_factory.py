@@ -17,8 +17,10 @@ scmreader:
     maxFileBytes: 1073741824
     maxArchiveBytes: 4294967296
     maxDecodedRatio: 200
-    hosts:                    # per host (an integration's host), any of the keys above
-      ghe.example.com: { bodyDeadline: 1800, maxArchiveBytes: 17179869184 }
+    hosts:                    # per host (an integration's host): any of the keys above
+      - host: ghe.example.com
+        bodyDeadline: 1800
+        maxArchiveBytes: 17179869184
 ```
 """
 
@@ -61,7 +63,7 @@ def _values(block: Config) -> dict[str, Any]:
     out: dict[str, Any] = {}
     keys = block.keys()
     for key in keys:
-        if key == "hosts":
+        if key in ("hosts", "host"):
             continue
         if key not in _FIELDS:
             raise block.error(key, f"unknown key; use one of {', '.join(sorted(_FIELDS))}.")
@@ -80,15 +82,11 @@ def http_settings_from_config(config: Config) -> HttpSettings:
     if block is None:
         return settings
     values = _values(block)
-    hosts_block = block.get_optional_config("hosts")
+    if block.has("host"):
+        raise block.error("host", "belongs in an entry of scmreader.http.hosts.")
     overrides: dict[str, dict[str, Any]] = {}
-    if hosts_block is not None:
-        hosts = hosts_block.keys()
-        for host in hosts:
-            per_host = hosts_block.get_optional_config(host)
-            if per_host is None:
-                raise hosts_block.error(host, "must be a block of HTTP settings.")
-            overrides[host.lower()] = _values(per_host)
+    for entry in block.get_optional_config_array("hosts") or []:
+        overrides[entry.get_string("host").strip().lower()] = _values(entry)
     return replace(settings, hosts=overrides or None, **values)
 
 

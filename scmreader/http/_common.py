@@ -121,7 +121,10 @@ class HttpSettings:
 
     def for_host(self, host: str) -> HttpSettings:
         """These settings with the overrides of ``host`` applied (self when there are none)."""
-        values = (self.hosts or {}).get(host)
+        hosts = self.hosts or {}
+        values = hosts.get(host) or next(
+            (v for k, v in hosts.items() if k.lower() == host.lower()), None
+        )
         if not values:
             return self
         from dataclasses import replace
