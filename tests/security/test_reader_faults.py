@@ -149,3 +149,56 @@ for _name, _base in PROVIDERS.items():
     globals()[f"Test{_name}Faults"] = type(
         f"Test{_name}Faults", (FaultChecks, _base), {**_skip_contract, "__module__": __name__}
     )
+
+
+class TestFetchFaults:
+    """The plain-HTTP reader (``backend.reading.allow``): the same faults on read_url."""
+
+    @pytest.fixture
+    def fetch(self, fake_scm_host: Any) -> tuple[Any, Any]:
+        from scmreader.http import HttpClient
+        from scmreader.readers import UrlReaders
+
+        fake_scm_host.serve_file("/docs/index.md", b"# Test\n")
+        config = {"backend": {"reading": {"allow": [{"host": fake_scm_host.host}]}}}
+        readers = UrlReaders.default(config, http=HttpClient(sleep=lambda _: None))
+        return fake_scm_host, readers
+
+    def _read(self, fetch: tuple[Any, Any]) -> bytes:
+        host, readers = fetch
+        data: bytes = readers.read_url(host.url("/docs/index.md")).buffer()
+        return data
+
+    def test_f1_f2_server_error_run_then_success(self, fetch: tuple[Any, Any]) -> None:
+        fetch[0].faults.statuses(r".", [502, 503, 500])
+        assert self._read(fetch) == b"# Test\n"
+
+    def test_f3_429_with_retry_after_then_success(self, fetch: tuple[Any, Any]) -> None:
+        fetch[0].faults.status(r".", 429, headers={"Retry-After": "1"})
+        assert self._read(fetch) == b"# Test\n"
+
+    def test_rate_limit_beyond_the_budget_is_rate_limited(self, fetch: tuple[Any, Any]) -> None:
+        fetch[0].faults.status(r".", 429, headers={"Retry-After": "86400"}, times=None)
+        with pytest.raises(RateLimitedError):
+            self._read(fetch)
+
+    def test_f7_truncated_body(self, fetch: tuple[Any, Any]) -> None:
+        fetch[0].faults.truncate(r".", 3)
+        with pytest.raises(TransportError):
+            self._read(fetch)
+
+    def test_f6_reset_body(self, fetch: tuple[Any, Any]) -> None:
+        fetch[0].faults.reset_after(r".", 3)
+        with pytest.raises(TransportError):
+            self._read(fetch)
+
+    def test_dripped_answer_head_is_retried(self, fetch: tuple[Any, Any]) -> None:
+        fetch[0].faults.drip(r".", 1, 0.05, head=True)
+        assert self._read(fetch) == b"# Test\n"
+
+    def test_dripped_body_is_a_timeout(self, fetch: tuple[Any, Any]) -> None:
+        host, _ = fetch
+        host.serve_file("/big.bin", bytes(50_000))
+        host.faults.drip(r"/big", 10, 0.05)
+        with pytest.raises(RequestTimeoutError):
+            fetch[1].read_url(host.url("/big.bin")).buffer()
