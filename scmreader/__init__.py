@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from scmreader._version import __version__
 
 if TYPE_CHECKING:
-    from scmreader.config import Config, load_config
+    from scmreader.config import Config, load_config, optional
     from scmreader.integrations import ScmIntegrations
     from scmreader.readers import UrlReaders
     from scmreader.readers.types import (
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Config": "scmreader.config",
     "load_config": "scmreader.config",
+    "optional": "scmreader.config",
     "ScmIntegrations": "scmreader.integrations",
     "UrlReaders": "scmreader.readers",
     "ReadTreeFile": "scmreader.readers.types",
@@ -50,6 +51,7 @@ __all__ = [
     "__version__",
     "get_github_file_fetch_url",
     "load_config",
+    "optional",
     "replace_github_url_type",
 ]
 

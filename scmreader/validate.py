@@ -21,7 +21,6 @@ Library use::
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
 import os
@@ -126,14 +125,14 @@ def validate_files(
     report = ValidationReport(files=names, strict=strict)
     for name in names:
         try:
-            load_config(name, env=env, problems=[])
+            load_config(name, env=env, problems=[], check_keys=False)
         except ConfigError as exc:
             report.problems.append(Problem.from_error(exc))
     if report.problems:
         return report
     substitution: list[ConfigError] = []
     try:
-        config = load_config(*names, env=env, problems=substitution)
+        config = load_config(*names, env=env, problems=substitution, check_keys=False)
     except ConfigError as exc:
         report.problems.append(Problem.from_error(exc))
         return report
@@ -292,42 +291,15 @@ def _check_keys(
 def _unknown_keys(
     view: Config, prefix: str, known: frozenset[str], problems: list[Problem]
 ) -> None:
-    siblings = {
-        k[len(prefix) :].split(".")[0].split("[]")[0] for k in known if k.startswith(prefix)
-    }
-    names = view.keys()  # Config is not iterable
-    for key in names:
-        pattern = prefix + key
-        if pattern in known:
-            continue
-        if any(k.startswith(pattern + ".") for k in known):
-            try:
-                child = view.get_optional_config(key)
-            except ConfigError:
-                continue  # the provider's reader reports the wrong type
-            if child is not None:
-                _unknown_keys(child, pattern + ".", known, problems)
-            continue
-        if any(k.startswith(pattern + "[].") for k in known):
-            try:
-                items = view.get_optional_config_array(key) or []
-            except ConfigError:
-                continue
-            for item in items:
-                _unknown_keys(item, pattern + "[].", known, problems)
-            continue
-        hint = _did_you_mean(key, siblings)
-        _record(problems, view.error(key, f"unknown key '{key}'{hint}; it is ignored"), "warning")
+    from scmreader.config._keys import keys_below
+
+    problems.extend(Problem.from_error(e, "warning") for e in keys_below(view, prefix, known))
 
 
 def _did_you_mean(key: str, names: Iterable[str]) -> str:
-    candidates = list(names)
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in candidates}
-        if key.lower() in lowered:
-            close = [lowered[key.lower()]]
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    from scmreader.config._keys import did_you_mean
+
+    return did_you_mean(key, names)
 
 
 def _check_allow_list(config: Config, problems: list[Problem]) -> int:

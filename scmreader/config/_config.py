@@ -28,6 +28,8 @@ _NAME = r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z][A-Za-z0-9]*)*"
 _KEY_SEGMENT = re.compile(rf"({_NAME})((?:\[[0-9]+\])*)")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _INTEGER = re.compile(r"[-+]?[0-9]+")
+_RADIX = {"x": 16, "o": 8, "b": 2}
+_DIGITS = {16: "0123456789abcdef", 8: "01234567", 2: "01"}
 _TRUE = frozenset({"true", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "no", "n", "off", "0"})
 
@@ -38,6 +40,29 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
+
+
+def _js_number(text: str) -> int | float | None:
+    """What JavaScript's ``Number(text)`` gives, when that is finite; else None.
+
+    Decimal with optional sign, fraction and exponent, or ``0x``/``0o``/``0b`` without a
+    sign, surrounded by optional whitespace. Unlike ``Number()``, an empty or blank
+    string is no number (JavaScript makes it 0).
+    """
+    text = text.strip()
+    if _NUMBER.fullmatch(text):
+        number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
+        return number if math.isfinite(number) else None
+    radix = _RADIX.get(text[1:2].lower()) if text[:1] == "0" else None
+    digits = text[2:].lower()
+    if radix is None or not digits or any(c not in _DIGITS[radix] for c in digits):
+        return None
+    number = int(digits, radix)
+    try:
+        float(number)
+    except OverflowError:  # JavaScript makes it Infinity
+        return None
+    return number
 
 
 def _parse_key(key: str, *, strict: bool = True) -> list[str | int]:
@@ -268,30 +293,37 @@ class Config:
         raise self._mistyped(path, value, loc, "a string", hint)
 
     def _number(self, path: str, value: Any, loc: Location) -> int | float:
+        # @backstage/config's getOptionalNumber: a number, or a string that JavaScript's
+        # Number() turns into a finite number (so "0x1F" and " 12 " are numbers too).
         if isinstance(value, int | float) and not isinstance(value, bool):
             if math.isfinite(value):
                 return value
             raise self._mistyped(path, value, loc, "a finite number", " that is not finite")
         if isinstance(value, str):
-            text = value.strip()
-            if _NUMBER.fullmatch(text):
-                number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
-                if math.isfinite(number):
-                    return number
+            number = _js_number(value)
+            if number is not None:
+                return number
             raise self._mistyped(path, value, loc, "a number", " that cannot be converted to one")
         raise self._mistyped(path, value, loc, "a number")
 
     def _boolean(self, path: str, value: Any, loc: Location) -> bool:
+        # @backstage/config's getOptionalBoolean: a boolean, or a number or string whose
+        # text (trimmed, any case) is y/yes/true/1/on or n/no/false/0/off.
         if isinstance(value, bool):
             return value
+        if isinstance(value, int | float) and math.isfinite(value) and value in (0, 1):
+            return value == 1  # JavaScript writes 1.0 as "1" and -0 as "0"
         if isinstance(value, str):
             text = value.strip().lower()
             if text in _TRUE or text in _FALSE:
                 return text in _TRUE
-            raise self._mistyped(
-                path, value, loc, "a boolean (true or false)", " that cannot be converted to one"
-            )
-        raise self._mistyped(path, value, loc, "a boolean (true or false)")
+        hint = (
+            " that cannot be converted to one; write true or false (y/yes/on/1 and "
+            "n/no/off/0 work too)"
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+            else ""
+        )
+        raise self._mistyped(path, value, loc, "a boolean (true or false)", hint)
 
     def _string_array(self, path: str, value: Any, loc: Location) -> list[str]:
         if not isinstance(value, _Seq):

@@ -1,9 +1,12 @@
-"""Substitution and includes: ``${VAR}``, ``$${``, ``{$env}``, ``{$file}``, ``{$include}``.
+"""Substitution and includes: ``${VAR}``, ``${VAR:-default}``, ``$${``, ``{$env}``,
+``{$file}``, ``{$include}``.
 
 :class:`_Expander` turns parsed data into location-tracking trees, applying the
 substitutions when asked (plain mappings given to ``Config(...)`` are taken literally).
-An unset *or empty* variable is a :class:`ConfigError`, or, with a ``problems`` list, is
-recorded there and the value left out.
+An unset *or empty* ``${VAR}`` and a malformed ``${...}`` are a :class:`ConfigError`, or,
+with a ``problems`` list, are recorded there and the value left out. ``${VAR:-default}``
+follows Backstage: the default when the variable is unset or empty, and when the default
+is empty too the whole string is left out, silently.
 """
 
 from __future__ import annotations
@@ -31,6 +34,43 @@ _MAX_INCLUDE_DEPTH = 32
 _SPECIAL_KEYS = ("$env", "$file", "$include")
 _INCLUDE_EXTENSIONS = (".yaml", ".yml", ".json")
 _SUBSTITUTION = re.compile(r"\$?\$\{([^{}]*)\}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FALLBACK = ":-"
+_DROPPED: Any = object()  # a ``${NAME:-}`` without a value: the whole string is left out
+
+
+def _resolve(content: str, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """One ``${content}``: ``(value, None)``; ``(None, None)`` when the variable and its
+    ``:-`` default are both empty; ``(None, message)`` when it is unset or malformed.
+
+    As in Backstage's loader (config-loader 1.8+): the name and the default are trimmed,
+    so is the variable's value, and ``${NAME:-default}`` takes the default when the
+    variable is unset *or empty*.
+    """
+    name, fallback_sep, fallback = content.partition(_FALLBACK)
+    name = name.strip()
+    value = (env.get(name) or "").strip() if name else ""
+    if not name:
+        return None, "'${}' names no environment variable; put a name between the braces"
+    if not value and _VARIABLE.fullmatch(name) is None:
+        # Backstage looks up any text as a name; an unset one silently drops the value,
+        # which hides shell forms it does not support (${A-b}, ${A:=b}, ${A:?b}, ${A:+b}).
+        start = _VARIABLE.match(name)
+        shown = start.group(0) if start else ""
+        return None, (
+            f"malformed substitution '${{{shown}...}}': a variable name has only letters, "
+            "digits and '_'; write ${NAME} or ${NAME:-default} (shell forms such as "
+            "${NAME-default} or ${NAME:=default} are not supported), or '$${' to keep the "
+            "text literally"
+        )
+    if value:
+        return value, None
+    if fallback_sep:
+        return fallback.strip() or None, None
+    return None, (
+        f"environment variable '{name}' is not set or is empty; set it, give a default "
+        f"with '${{{name}:-default}}', or write '$${{{name}}}' to keep the text literally"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,7 +116,10 @@ class _Expander:
                 line=loc[1],
             )
         if isinstance(value, str):
-            return self.substitute_vars(value, path, loc) if self.substitute else value
+            if not self.substitute:
+                return value
+            result = self.substitute_vars(value, path, loc)
+            return _MISSING if result is _DROPPED else result
         if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, Mapping):
@@ -120,29 +163,30 @@ class _Expander:
         return out
 
     def substitute_vars(self, text: str, path: str, loc: Location) -> Any:
+        """``text`` with its ``${...}`` substituted; ``_MISSING`` when a problem was
+        recorded, ``_DROPPED`` when a ``${NAME:-}`` had no value (Backstage drops it)."""
         if "${" not in text:
             return text
-        missing: list[str] = []
+        problems: list[str] = []
+        dropped = False
 
         def replace(match: re.Match[str]) -> str:
+            nonlocal dropped
             if match.group(0).startswith("$$"):
                 return match.group(0)[1:]
-            name = match.group(1).strip()
-            value = (self.env.get(name) or "").strip() if name else ""
-            if not value:
-                missing.append(name)
-            return value
+            value, problem = _resolve(match.group(1), self.env)
+            if problem:
+                problems.append(problem)
+            elif value is None:
+                dropped = True
+            return value or ""
 
         result = _SUBSTITUTION.sub(replace, text)
-        for name in missing:
-            message = (
-                f"environment variable '{name}' is not set or is empty; set it, or write "
-                f"'$${{{name}}}' to keep the text literally"
-                if name
-                else "'${}' names no environment variable; put a name between the braces"
-            )
+        for message in problems:
             self.problem(ConfigError(message, key_path=path or None, file=loc[0], line=loc[1]))
-        return _MISSING if missing else result
+        if problems:
+            return _MISSING
+        return _DROPPED if dropped else result
 
     def expand_special(
         self,
@@ -169,6 +213,13 @@ class _Expander:
         argument = self.substitute_vars(raw, path, where)
         if argument is _MISSING:
             return _MISSING
+        if argument is _DROPPED:
+            return self.problem(
+                error(
+                    f"the '{kind}' argument substitutes to nothing (its variable is unset "
+                    "and its ':-' default is empty); set the variable or give a default"
+                )
+            )
         if kind == "$env":
             env_value = (self.env.get(argument.strip()) or "").strip()
             if not env_value:

@@ -116,10 +116,14 @@ def with_default_host(
 
 
 def is_valid_host(host: str) -> bool:
-    """A bare, lower-case host with an optional non-default ``:port`` (Backstage's rule:
-    writing it into a URL's host leaves it unchanged), e.g. ``ghe.example.net:8443``."""
+    """A bare, lower-case host with an optional ``:port`` that writing it into a URL's
+    host leaves unchanged (Backstage's ``isValidHost``), e.g. ``ghe.example.net:8443``."""
+    # Backstage sets the host on an *http* URL and compares, so ':80' (http's default,
+    # dropped by the URL) is rejected while ':443' (an explicit port for http) is kept and
+    # accepted. The same config must be accepted or rejected the same way, hence http://
+    # here, although the integrations themselves speak https.
     try:
-        return parse_url(f"https://{host}/").host == host
+        return parse_url(f"http://{host}/").host == host
     except ValueError:
         return False
 
@@ -146,7 +150,7 @@ def read_host(entry: Config, *, key: str = "host", provider: str) -> str:
             key,
             f"Invalid {provider} integration config, '{host}' is not a valid host; write a "
             "bare host name such as 'git.example.com' or 'git.example.com:8443' (no scheme, "
-            "no path, lower case).",
+            "no path, lower case, no ':80').",
         )
     return host
 

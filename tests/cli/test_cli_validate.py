@@ -86,10 +86,12 @@ CASES: dict[tuple[str, ...], tuple[int, list[str]]] = {
         1,
         [
             f"{D}/missing-var.yaml:4: error: integrations.github[0].token: environment "
-            "variable 'SCMREADER_TEST_UNSET_TOKEN' is not set or is empty; set it, or write "
+            "variable 'SCMREADER_TEST_UNSET_TOKEN' is not set or is empty; set it, give a "
+            "default with '${SCMREADER_TEST_UNSET_TOKEN:-default}', or write "
             "'$${SCMREADER_TEST_UNSET_TOKEN}' to keep the text literally",
             f"{D}/missing-var.yaml:9: error: integrations.gerrit[0].password: environment "
-            "variable 'SCMREADER_TEST_UNSET_PASSWORD' is not set or is empty; set it, or write "
+            "variable 'SCMREADER_TEST_UNSET_PASSWORD' is not set or is empty; set it, give a "
+            "default with '${SCMREADER_TEST_UNSET_PASSWORD:-default}', or write "
             "'$${SCMREADER_TEST_UNSET_PASSWORD}' to keep the text literally",
             "invalid: 2 errors, 0 warnings in 1 file (2 entries checked)",
         ],

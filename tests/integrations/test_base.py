@@ -16,7 +16,17 @@ from scmreader.integrations.base import is_valid_host, read_url_key
         ("ghe.example.net:8443", True),
         ("git_lab.example.com", True),
         ("[::1]:8080", True),
-        ("github.com:443", False),  # a default port never matches a URL's host
+        # Backstage's isValidHost checks against an http:// URL: http's default port is
+        # dropped by the URL (rejected), https's is an explicit port there (accepted).
+        ("github.com:80", False),
+        ("github.com:443", True),
+        ("github.com:0443", False),  # written differently once parsed
+        ("github.com:", False),
+        ("github.com:65536", False),
+        ("127.1", False),  # becomes 127.0.0.1
+        ("b\u00fccher.example", False),  # becomes xn--bcher-kva.example
+        ("user@github.com", False),
+        ("github.com.", False),  # Backstage accepts it; scmreader's URLs never have it
         ("GitHub.com", False),
         ("https://github.com", False),
         ("a/b", False),
