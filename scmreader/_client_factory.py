@@ -59,6 +59,14 @@ _FIELDS: dict[str, tuple[str, bool]] = {
 }
 
 
+#: The ``scmreader.http`` keys in the notation of :mod:`scmreader.config._keys`.
+HTTP_CONFIG_KEYS = frozenset(
+    {f"http.{key}" for key in _FIELDS}
+    | {f"http.hosts[].{key}" for key in _FIELDS}
+    | {"http.hosts[].host"}
+)
+
+
 def _values(block: Config) -> dict[str, Any]:
     out: dict[str, Any] = {}
     keys = block.keys()
