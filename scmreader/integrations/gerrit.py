@@ -26,7 +26,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from scmreader.errors import ConfigError, InvalidUrlError, UpstreamError
@@ -48,6 +48,8 @@ from scmreader.urls import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
     from scmreader.config import Config
 
 __all__ = [
@@ -492,15 +494,9 @@ def get_gerrit_request_options(config: GerritIntegrationConfig) -> dict[str, dic
     return {"headers": {"Authorization": Secret(f"Basic {token}")}}
 
 
-class _ResponseLike(Protocol):
-    url: str
-    status_code: int
-
-    @property
-    def content(self) -> bytes: ...
-
-
-def parse_gerrit_json_response(body: str | bytes | _ResponseLike, *, url: str | None = None) -> Any:
+def parse_gerrit_json_response(
+    body: str | bytes | requests.Response, *, url: str | None = None
+) -> Any:
     """Parse a Gerrit (or Gitiles) JSON answer, which starts with the ``)]}'`` guard line.
 
     Raises UpstreamError when the guard is missing (the answer did not come from Gerrit:
@@ -512,7 +508,7 @@ def parse_gerrit_json_response(body: str | bytes | _ResponseLike, *, url: str | 
     else:
         from scmreader.http import read_body
 
-        raw, url, status = read_body(body), url or body.url, body.status_code  # type: ignore[arg-type]
+        raw, url, status = read_body(body), url or body.url, body.status_code
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     where = f" from {redact_url(url)}" if url else ""
     shown = redact(text[:10])
