@@ -10,6 +10,7 @@ and builds the REST API URLs for a file, a zip of a folder, and the commit list.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AZURE_HOST",
+    "DEFAULT_API_VERSION",
     "DEPRECATED_KEYS",
     "INTEGRATION",
     "KNOWN_KEYS",
@@ -104,6 +106,10 @@ class AzureDevOpsCredential:
     managed_identity_client_id: str | None = None
 
 
+#: The REST API version asked for unless ``apiVersion`` says otherwise (Backstage's).
+DEFAULT_API_VERSION = "6.0"
+
+
 @dataclass(frozen=True)
 class AzureIntegrationConfig:
     """One Azure DevOps host; ``credentials`` is None when the key is absent."""
@@ -111,6 +117,9 @@ class AzureIntegrationConfig:
     host: str = AZURE_HOST
     credentials: tuple[AzureDevOpsCredential, ...] | None = None
     commit_signing_key: Secret | None = None
+    #: REST ``api-version`` the reader starts with (``apiVersion``); a server that answers
+    #: "out of range" is asked again with the latest version it names.
+    api_version: str = DEFAULT_API_VERSION
 
 
 #: Every key :func:`read_azure_integration_config` reads; ``config validate`` warns about
@@ -118,6 +127,7 @@ class AzureIntegrationConfig:
 KNOWN_KEYS: frozenset[str] = frozenset(
     {
         "host",
+        "apiVersion",
         "commitSigningKey",
         "credentials[].organizations",
         "credentials[].personalAccessToken",
@@ -155,10 +165,19 @@ def read_azure_integration_config(entry: Config) -> AzureIntegrationConfig:
     host = read_host(entry, provider="Azure") if entry.has("host") else AZURE_HOST
     items = entry.get_optional_config_array("credentials")
     credentials = None if items is None else _read_credentials(entry, host, items)
+    api_version = entry.get_optional_string("apiVersion") or DEFAULT_API_VERSION
+    if not re.fullmatch(r"\d+\.\d+(-preview(\.\d+)?)?", api_version.strip()):
+        raise entry.error(
+            "apiVersion",
+            f"Invalid Azure integration config for {host}: apiVersion {api_version!r} is not "
+            "a REST API version; use one like '6.0', or '5.0' for Azure DevOps Server 2019 "
+            "and '4.1' for TFS 2018.",
+        )
     return AzureIntegrationConfig(
         host=host,
         credentials=credentials,
         commit_signing_key=multiline_secret(entry, "commitSigningKey"),
+        api_version=api_version.strip(),
     )
 
 

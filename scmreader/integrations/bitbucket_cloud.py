@@ -1,9 +1,20 @@
 """Bitbucket Cloud (``integrations.bitbucketCloud[]``): config, URL helpers, integration.
 
 The host is always bitbucket.org and the API https://api.bitbucket.org/2.0 (a ``host``
-key in config is ignored, as in Backstage). Authentication, in order of preference:
-OAuth client credentials (``clientId`` + ``clientSecret``), ``username`` with an API
-``token`` or an ``appPassword`` (Basic), or a ``token`` alone (Bearer).
+key in config is ignored, as in Backstage). The credential kinds, in order of preference
+(:attr:`BitbucketCloudIntegrationConfig.credential_kind`):
+
+- ``oauth``: ``clientId`` + ``clientSecret`` (client-credentials grant, Bearer);
+- ``apiToken``: ``username`` + ``token``, Basic with the **Atlassian account email** as
+  the user (https://support.atlassian.com/bitbucket-cloud/docs/using-api-tokens/);
+- ``appPassword``: ``username`` + ``appPassword``, Basic with the **Bitbucket username**
+  (app passwords stop working on 2026-06-09);
+- ``accessToken``: ``token`` alone, Bearer (a workspace, project or repository access
+  token, https://support.atlassian.com/bitbucket-cloud/docs/access-tokens/).
+
+One ``username`` key serves both Basic kinds, as in Backstage, so ``config validate``
+warns (:data:`ENTRY_WARNINGS`) when an API token is paired with a username that is not an
+email address: Bitbucket answers such requests 401.
 """
 
 from __future__ import annotations
@@ -11,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from scmreader.errors import InvalidUrlError, UpstreamError
 from scmreader.integrations._common import (
@@ -44,12 +55,15 @@ __all__ = [
     "BITBUCKET_CLOUD_HOST",
     "BITBUCKET_CLOUD_OAUTH_TOKEN_URL",
     "DEPRECATED_KEYS",
+    "ENTRY_WARNINGS",
     "INTEGRATION",
     "KNOWN_KEYS",
     "BitbucketCloudIntegration",
     "BitbucketCloudIntegrationConfig",
+    "CredentialKind",
     "OAuthToken",
     "OAuthTokenRequest",
+    "entry_warnings",
     "get_bitbucket_cloud_default_branch_url",
     "get_bitbucket_cloud_download_url",
     "get_bitbucket_cloud_file_fetch_url",
@@ -85,6 +99,43 @@ class BitbucketCloudIntegrationConfig:
     client_id: str | None = None
     client_secret: Secret | None = None
     commit_signing_key: Secret | None = None
+
+    @property
+    def credential_kind(self) -> CredentialKind | None:
+        """Which credential the entry configures (see the module docstring); None when
+        it configures none."""
+        if self.client_id and self.client_secret:
+            return "oauth"
+        if self.username and self.token:
+            return "apiToken"
+        if self.username and self.app_password:
+            return "appPassword"
+        return "accessToken" if self.token else None
+
+
+#: The credential kinds of a Bitbucket Cloud entry.
+CredentialKind = Literal["oauth", "apiToken", "appPassword", "accessToken"]
+
+
+def entry_warnings(entry: Config) -> list[tuple[str, str]]:
+    """``(key, message)`` warnings for one entry that reads without error: an API token
+    with a ``username`` that is not an email address (API tokens authenticate with the
+    Atlassian account email; the Bitbucket username gets 401)."""
+    config = read_bitbucket_cloud_integration_config(entry)
+    if config.credential_kind == "apiToken" and "@" not in (config.username or ""):
+        return [
+            (
+                "username",
+                f"'username' is {config.username!r}, but Bitbucket Cloud API tokens "
+                "authenticate with the Atlassian account email as the user; use the email "
+                "address here (keep the Bitbucket username only for an appPassword)",
+            )
+        ]
+    return []
+
+
+#: Per-entry warnings ``config validate`` shows (``(key, message)`` pairs).
+ENTRY_WARNINGS = entry_warnings
 
 
 #: Every key :func:`read_bitbucket_cloud_integration_config` reads; ``config validate`` warns about
@@ -300,10 +351,12 @@ def get_bitbucket_cloud_request_options(
                 "Authorization": f"Bearer {oauth_token(config.client_id, config.client_secret)}"
             }
         }
-    password = config.token or config.app_password
-    if config.username and password:
+    kind = config.credential_kind
+    if kind in ("apiToken", "appPassword"):
+        password = config.token if kind == "apiToken" else config.app_password
+        assert config.username and password
         return {"headers": {"Authorization": basic_auth(config.username, password)}}
-    if config.token:
+    if kind == "accessToken":
         return {"headers": {"Authorization": f"Bearer {config.token}"}}
     return {"headers": {}}
 

@@ -3,30 +3,35 @@
 URLs are repository web URLs (``https://dev.azure.com/<org>/<project>/_git/<repo>``,
 ``https://<org>.visualstudio.com/<project>/_git/<repo>``, on-premises
 ``https://<host>/<collection path>/<project>/_git/<repo>``) whose ``path`` query names the
-file, folder or glob and whose ``version=GB<branch>`` (or ``GT<tag>``) names the ref.
+file, folder or glob and whose ``version=GB<branch>`` (or ``GT<tag>``) names the ref (so a
+``/`` in a branch name needs no resolution). The flow is :mod:`scmreader.readers._git`'s.
 
 Requests per call:
 
 - ``read_url``: one GET of the items API (``If-None-Match`` sent when an etag is given:
   Azure answers 304 for an unchanged object id);
 - ``read_tree``: one commits lookup (``searchCriteria.$top=1``; its commit id is the etag),
-  then the zip of exactly that commit (``versionType=commit``, so a push between the two
-  requests cannot mix two states); an unchanged tree stops after the lookup;
+  then the zip of exactly that commit (``versionType=commit``); an unchanged tree stops
+  after the lookup;
 - ``search`` (glob): the commits lookup, one recursive items listing of the glob's static
   prefix only, and one items GET per matched file whose ``content()`` is read. No zip.
+
+``api-version`` is the integration's ``apiVersion`` (6.0 by default, as Backstage); Azure
+DevOps Server 2019 and TFS 2018 answer 400 "out of range" to versions they do not know and
+name the latest they support, which is then used for the rest of the reader's life.
 
 Azure answers a request it cannot authenticate on a private organization with ``203``
 and an HTML sign-in page; that becomes an AuthenticationError instead of being read as
 the file. Credentials are chosen per organization as the integration's ``credentials``
-say and bound to the Azure origin: API requests may not be redirected elsewhere, and
-downloads that are redirected never carry them. Personal access tokens and Azure AD
-client secrets (client-credentials flow over plain HTTP) work; the other Azure AD kinds
-raise NotImplementedByReaderError naming the credential.
+say and bound to the Azure origin. Personal access tokens and Azure AD client secrets
+(client-credentials flow over plain HTTP) work; the other Azure AD kinds raise
+NotImplementedByReaderError naming the credential.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -42,36 +47,20 @@ from scmreader.errors import (
 )
 from scmreader.http import (
     OriginCredentials,
-    body_stream,
     conditional_headers,
     parse_json,
     raise_for_status,
+    read_text,
     stay_on_origin,
     unexpected_answer,
 )
 from scmreader.integrations._common import SearchParams, basic_auth
 from scmreader.integrations.azure import AzureDevOpsCredential, AzureIntegration, AzureUrl
-from scmreader.readers.base import (
-    BaseUrlReader,
-    ReaderFactory,
-    integration_readers,
-    read_url_response,
-)
-from scmreader.readers.types import (
-    ReadTreeResponse,
-    ReadUrlResponse,
-    SearchResponse,
-    SearchResponseFile,
-    TreeFilter,
-)
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation
+from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
+from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url, register_secret
-from scmreader.urls import (
-    glob_matcher,
-    glob_static_prefix,
-    is_commit_sha,
-    is_glob,
-    parse_url,
-)
+from scmreader.urls import is_commit_sha, parse_url
 
 if TYPE_CHECKING:
     import requests
@@ -85,6 +74,9 @@ AUTHORITY = "https://login.microsoftonline.com"
 AZURE_DEVOPS_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 _TOKEN_MARGIN = 300.0
 _URL_FORM = "https://dev.azure.com/<org>/<project>/_git/<repo>?path=/<path>&version=GB<branch>"
+_OUT_OF_RANGE = re.compile(
+    r"version of \S+ is out of range.*?supports is (\d+\.\d+(?:-preview(?:\.\d+)?)?)", re.S
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,10 +85,11 @@ class _Token:
     expires_at: float
 
 
-class AzureUrlReader(BaseUrlReader):
+class AzureUrlReader(GitHostReader):
     """Reads from one configured Azure DevOps host (``azure{host=...,authed=...}``)."""
 
     name = "azure"
+    service = "Azure DevOps"
 
     def __init__(
         self,
@@ -109,111 +102,85 @@ class AzureUrlReader(BaseUrlReader):
     ) -> None:
         config = integration.config
         super().__init__(host=config.host, authed=bool(config.credentials))
+        self._setup(http=http, tree=tree, api_origin="", clock=clock)
         self.integration = integration
         self._config = config
-        self._http = http
-        self._tree = tree
+        self._api_version = config.api_version
         self._authority = authority.rstrip("/")
-        self._clock = clock
         self._token_lock = threading.Lock()
         self._tokens: dict[tuple[str, str], _Token] = {}
 
-    # --- read_url ----------------------------------------------------------------------
+    # --- primitives ----------------------------------------------------------------------
 
-    def read_url(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified_after: datetime | None = None,
-        token: str | None = None,
-    ) -> ReadUrlResponse:
-        """Read the file named by the URL's ``path`` query parameter.
-
-        Raises NotModifiedError (the etag still matches), NotFoundError,
-        AuthenticationError (Azure's sign-in page) and InvalidUrlError.
-        """
-        azure = self._parse(url)
-        if not azure.path or azure.path == "/":
+    def _locate(self, url: str, token: str | None, *, need_path: bool) -> GitLocation:
+        azure = AzureUrl.from_repo_url(url)
+        if parse_url(azure.origin).host != self._config.host:
+            raise InvalidUrlError(
+                f"The URL {redact_url(url)} is not on {self._config.host}; use the reader "
+                "configured for its host."
+            )
+        path = (azure.path or "").strip("/")
+        if need_path and not path:
             raise InvalidUrlError(
                 f"The URL {redact_url(url)} names no file: add ?path=/<file> ({_URL_FORM})."
             )
-        headers = conditional_headers(etag, last_modified_after)
-        response = self._get(azure.to_file_url(), azure, headers=headers)
-        self._check(response, url)
-        return read_url_response(response, self._http)
-
-    # --- read_tree ---------------------------------------------------------------------
-
-    def read_tree(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        filter: TreeFilter | None = None,
-        token: str | None = None,
-    ) -> ReadTreeResponse:
-        """Read the repository (or its ``path`` folder) at the URL's ref, default branch
-        when it names none. The etag is the ref's latest commit id; passing the current
-        one raises NotModifiedError before the zip is requested."""
-        azure = self._parse(url)
-        commit = self._latest_commit(azure, url)
-        self._raise_if_not_modified(url, etag, commit)
-        scope = (azure.path or "").strip("/")
-        params = _at_commit(SearchParams(), commit)
-        archive = f"{_unversioned(azure).to_archive_url()}&{params}"
-        response = self._get(archive, azure, headers={"Accept": "application/zip"}, api=False)
-        self._check(response, url)
-        # Azure names the entries of a zip scoped to /a/b "b/...": strip that folder.
-        return self._tree.from_zip_archive(
-            body_stream(response, self._http),
-            etag=commit,
-            subpath=scope.rsplit("/", 1)[-1] or None,
-            filter=filter,
+        return GitLocation(
+            key=f"{azure.owner}/{azure.project}/{azure.repo}".casefold(),
+            ref=azure.ref or "",
+            path=path,
+            url=url,
+            native=azure,
+            auth=self._auth(azure),
+            exact=True,
         )
 
-    # --- search ------------------------------------------------------------------------
+    def _default_branch(self, loc: GitLocation) -> str:
+        return ""  # no version: Azure uses the repository's default branch itself
 
-    def search(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Glob search when the ``path`` query parameter is a glob, else one file."""
-        if is_glob(self._parse(url).path or ""):
-            return self.search_glob(url, etag=etag, token=token)
-        return self.search_exact(url, etag=etag, token=token)
-
-    def search_glob(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Files whose repository path matches the ``path`` glob; etag = the ref's latest
-        commit id. Only the glob's static prefix is listed; contents load lazily."""
-        azure = self._parse(url)
-        pattern = (azure.path or "").lstrip("/")
-        commit = self._latest_commit(azure, url)
-        self._raise_if_not_modified(url, etag, commit)
-        matches = glob_matcher(pattern)
-        files = [
-            SearchResponseFile(
-                url=_with_path(url, "/" + path),
-                _content=self._file_reader(azure, path, commit, url),
+    def _commit(self, loc: GitLocation, ref: str, path: str, etag: str | None) -> str:
+        azure: AzureUrl = loc.native
+        commits = f"{azure.to_commits_url()}&searchCriteria.%24top=1"
+        response = self._get(commits, loc, headers={"Accept": "application/json"})
+        named = azure.ref or "the default branch"
+        self._check_not_found(
+            response,
+            loc.url,
+            f"{redact_url(loc.url)} could not be read: Azure DevOps has no repository "
+            f"{azure.repo} in {azure.owner}/{azure.project}, or no {named}; check the URL "
+            "and that the credentials can see the repository.",
+        )
+        body = parse_json(response)
+        values = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(values, list):
+            raise unexpected_answer(response, "is not a list of commits (no 'value')")
+        if not values:
+            raise NotFoundError(
+                f"{redact_url(loc.url)} could not be read: {named} of {azure.repo} has no "
+                "commits (the repository may be empty).",
+                status=404,
+                url=redact_url(loc.url),
             )
-            for path in self._list_files(azure, glob_static_prefix(pattern), commit, url)
-            if matches(path)
-        ]
-        return SearchResponse(files=files, etag=commit)
+        commit = values[0].get("commitId") if isinstance(values[0], dict) else None
+        if not isinstance(commit, str) or not is_commit_sha(commit):
+            raise unexpected_answer(response, "lists a commit without a valid commitId")
+        return commit
 
-    def _list_files(self, azure: AzureUrl, prefix: str, commit: str, url: str) -> list[str]:
+    def _archive(self, loc: GitLocation, commit: str, path: str) -> GitArchive:
+        params = _at_commit(SearchParams(), commit)
+        archive = f"{_unversioned(loc.native).to_archive_url()}&{params}"
+        response = self._get(archive, loc, headers={"Accept": "application/zip"}, api=False)
+        # Azure names the entries of a zip scoped to /a/b "b/...": strip that folder.
+        return GitArchive(response, kind="zip", subpath=path.rsplit("/", 1)[-1] or None)
+
+    def _list(self, loc: GitLocation, commit: str, prefix: str, pattern: str) -> list[str]:
         params = SearchParams()
         params.set("scopePath", "/" + prefix)
         params.set("recursionLevel", "Full")
-        params.set("api-version", "6.0")
+        params.set("api-version", self._api_version)
         _at_commit(params, commit)
-        listing = f"{_items_url(azure)}?{params}"
-        response = self._get(listing, azure, headers={"Accept": "application/json"})
-        if response.status_code == 404 and prefix:
-            response.close()
-            return []  # the static prefix is not in the repository: nothing can match
-        self._check(response, url)
+        listing = f"{_items_url(loc.native)}?{params}"
+        response = self._get(listing, loc, headers={"Accept": "application/json"})
+        self._check(response, loc.url)
         body = parse_json(response)
         items = body.get("value") if isinstance(body, dict) else None
         if not isinstance(items, list):
@@ -228,61 +195,38 @@ class AzureUrlReader(BaseUrlReader):
             if not isinstance(path, str) or not path.startswith("/"):
                 raise unexpected_answer(response, "lists an item without a valid path")
             paths.append(path[1:])
-        return sorted(paths)
+        return paths
 
-    def _file_reader(
-        self, azure: AzureUrl, path: str, commit: str, url: str
-    ) -> Callable[[], bytes]:
-        def read() -> bytes:
-            params = _at_commit(SearchParams(), commit)
-            file_url = _unversioned(dataclasses.replace(azure, path="/" + path)).to_file_url()
-            response = self._get(f"{file_url}&{params}", azure)
-            self._check(response, _with_path(url, "/" + path))
-            return body_stream(response, self._http).read()
+    def _open(
+        self,
+        loc: GitLocation,
+        ref: str,
+        path: str,
+        etag: str | None,
+        last_modified_after: datetime | None,
+    ) -> ReadUrlResponse:
+        azure: AzureUrl = dataclasses.replace(loc.native, path="/" + path)
+        if ref == loc.ref:
+            file_url = azure.to_file_url()
+        else:  # a search result, pinned to the listed commit
+            params = _at_commit(SearchParams(), ref)
+            file_url = f"{_unversioned(azure).to_file_url()}&{params}"
+        headers = conditional_headers(etag, last_modified_after)
+        response = self._get(file_url, loc, headers=headers)
+        self._check(response, loc.url)
+        return read_url_response(response, self._http)
 
-        return read
+    def _file_version(self, loc: GitLocation, ref: str, path: str) -> str:
+        """The file's object id from the items metadata (when no ETag came)."""
+        azure: AzureUrl = dataclasses.replace(loc.native, path="/" + path)
+        body = self._get_json(f"{azure.to_file_url()}&%24format=json", loc, loc.url)
+        object_id = body.get("objectId") if isinstance(body, dict) else None
+        if not isinstance(object_id, str) or not object_id:
+            raise NotFoundError(f"{redact_url(loc.url)} is not a file.", status=404)
+        return object_id
 
-    # --- commits -----------------------------------------------------------------------
-
-    def _latest_commit(self, azure: AzureUrl, url: str) -> str:
-        commits = f"{azure.to_commits_url()}&searchCriteria.%24top=1"
-        response = self._get(commits, azure, headers={"Accept": "application/json"})
-        ref = azure.ref or "the default branch"
-        self._check(
-            response,
-            url,
-            not_found=(
-                f"{redact_url(url)} could not be read: Azure DevOps has no repository "
-                f"{azure.repo} in {azure.owner}/{azure.project}, or no {ref}; check the URL "
-                "and that the credentials can see the repository."
-            ),
-        )
-        body = parse_json(response)
-        values = body.get("value") if isinstance(body, dict) else None
-        if not isinstance(values, list):
-            raise unexpected_answer(response, "is not a list of commits (no 'value')")
-        if not values:
-            raise NotFoundError(
-                f"{redact_url(url)} could not be read: {ref} of {azure.repo} has no commits "
-                "(the repository may be empty).",
-                status=404,
-                url=redact_url(url),
-            )
-        commit = values[0].get("commitId") if isinstance(values[0], dict) else None
-        if not isinstance(commit, str) or not is_commit_sha(commit):
-            raise unexpected_answer(response, "lists a commit without a valid commitId")
-        return commit
-
-    # --- URLs ----------------------------------------------------------------------------
-
-    def _parse(self, url: str) -> AzureUrl:
-        azure = AzureUrl.from_repo_url(url)
-        if parse_url(azure.origin).host != self._config.host:
-            raise InvalidUrlError(
-                f"The URL {redact_url(url)} is not on {self._config.host}; use the reader "
-                "configured for its host."
-            )
-        return azure
+    def _browse_url(self, loc: GitLocation, ref: str, path: str) -> str:
+        return _with_path(loc.url, "/" + path)
 
     # --- credentials and HTTP ----------------------------------------------------------
 
@@ -360,8 +304,11 @@ class AzureUrlReader(BaseUrlReader):
             self._tokens[key] = _Token(value, now + max(0.0, seconds - _TOKEN_MARGIN))
             return value
 
-    def _check(
-        self, response: requests.Response, url: str, *, not_found: str | None = None
+    def _check(self, response: requests.Response, what: str) -> None:
+        self._check_not_found(response, what, None)
+
+    def _check_not_found(
+        self, response: requests.Response, url: str, not_found: str | None
     ) -> None:
         if response.status_code == 203:
             response.close()
@@ -378,19 +325,34 @@ class AzureUrlReader(BaseUrlReader):
     def _get(
         self,
         url: str,
-        azure: AzureUrl,
+        loc: GitLocation,
         *,
         headers: Mapping[str, str] | None = None,
         api: bool = True,
+        method: str = "GET",
     ) -> requests.Response:
-        """GET through the shared client; API requests stay on the Azure origin, zip
-        downloads may be redirected (credentials never leave the origin)."""
-        return self._http.get(
-            url,
-            headers=headers,
-            credentials=self._auth(azure),
-            check_redirect=stay_on_origin(azure.origin, "Azure DevOps") if api else None,
-        )
+        """The shared request at the reader's ``api-version``; a server that answers 400
+        "out of range" is asked again at the latest version it names (kept from then on).
+        API requests stay on the Azure origin; zip downloads may be redirected."""
+        origin = loc.native.origin
+
+        def send() -> requests.Response:
+            return self._http.request(
+                method,
+                _with_api_version(url, self._api_version),
+                headers=headers,
+                credentials=loc.auth,
+                check_redirect=stay_on_origin(origin, self.service) if api else None,
+            )
+
+        response = send()
+        if response.status_code == 400:
+            found = _OUT_OF_RANGE.search(read_text(response))
+            if found and found.group(1) != self._api_version:
+                response.close()
+                self._api_version = found.group(1)
+                response = send()
+        return response
 
 
 def _items_url(azure: AzureUrl) -> str:
@@ -400,6 +362,16 @@ def _items_url(azure: AzureUrl) -> str:
 
 def _unversioned(azure: AzureUrl) -> AzureUrl:
     return dataclasses.replace(azure, ref=None, ref_type=None)
+
+
+def _with_api_version(url: str, version: str) -> str:
+    """``url`` with its ``api-version`` query value set to ``version`` (when it has one)."""
+    base, _, query = url.partition("?")
+    if "api-version=" not in query:
+        return url
+    params = SearchParams(query)
+    params.set("api-version", version)
+    return f"{base}?{params}"
 
 
 def _at_commit(params: SearchParams, commit: str) -> SearchParams:

@@ -1,74 +1,53 @@
 """Reading files, trees and glob searches from GitLab (gitlab.com and self-managed).
 
-Requests per call:
+The flow is :mod:`scmreader.readers._git`'s; this module holds GitLab's primitives. Requests
+per call (the project is addressed by its URL-encoded path, so no id lookup is needed):
 
-- ``read_url``: one GET of the files API (``/projects/<path>/repository/files/<file>/raw``);
-  the project is addressed by its URL-encoded path, so no project-id lookup is needed.
-  Job artifact URLs (``/-/jobs/artifacts/<ref>/raw/<file>?job=<name>``) are one GET of the
-  jobs API.
+- ``read_url``: one GET of ``/projects/<path>/repository/files/<file>/raw``; its etag is the
+  ``X-Gitlab-Blob-Id`` header (GitLab sends no ETag there and never answers 304). With an
+  etag, a ``HEAD`` of ``/repository/files/<file>`` (headers only) comes first, so an
+  unchanged file costs that one request and no content. Job artifact URLs
+  (``/-/jobs/artifacts/<ref>/raw/<file>?job=<name>``) are one GET of the jobs API.
 - ``read_tree``: one commits lookup (the latest commit touching the sub-path: that is the
   etag, so it changes only when that sub-tree changes), then the archive of exactly that
-  commit and sub-path (asked for by sha, not branch, so a push between the two requests
-  cannot mix two states). An unchanged tree costs the one small lookup. A URL without a
-  branch adds one project lookup for the default branch.
+  commit and sub-path; an unchanged tree costs the lookup. A URL without a branch adds
+  one project lookup (cached per project).
 - ``search`` (glob): the commits lookup for the glob's static prefix (the etag), then the
-  recursive tree listing of that prefix only (100 entries a page), and one files-API
-  request per matched file whose ``content()`` is read. No archive is downloaded.
+  recursive tree listing of that prefix (100 entries a page), and one raw GET per matched
+  file whose ``content()`` is read.
+
+Branches and tags with ``/`` work: when the first segment after ``blob``/``tree`` is not a
+ref, the project's branches and tags starting with it are listed (``?search=^<first>``)
+and the longest match wins. Next-page ``Link`` headers are built by GitLab from its
+external URL, which may not be the ``apiBaseUrl`` configured here: links whose path is the
+API's own are re-based onto ``apiBaseUrl``, any other link is refused.
 
 Credentials (``Authorization: Bearer``, from :func:`get_gitlab_request_options`) are bound
-to the API's origin; API requests may only be redirected within it, while archive and
-artifact downloads may go elsewhere without them. Branch names with ``/`` are not
-supported in URLs (as in Backstage: the first segment after ``blob``/``tree`` is the ref).
+to the API's origin; archive and artifact downloads may be redirected without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
-from scmreader.http import (
-    OriginCredentials,
-    body_stream,
-    conditional_headers,
-    credentials_for,
-    parse_json,
-    raise_for_status,
-    read_text,
-    stay_on_origin,
-    unexpected_answer,
-)
+from scmreader.errors import InvalidUrlError, NotFoundError, NotModifiedError, UpstreamError
+from scmreader.http import credentials_for, parse_json, read_text
 from scmreader.integrations._common import SearchParams, decode_component
 from scmreader.integrations.gitlab import (
     GitLabIntegration,
-    get_gitlab_file_fetch_url,
     get_gitlab_integration_relative_path,
     get_gitlab_request_options,
 )
-from scmreader.readers.base import (
-    BaseUrlReader,
-    ReaderFactory,
-    integration_readers,
-    read_url_response,
-)
-from scmreader.readers.types import (
-    ReadTreeResponse,
-    ReadUrlResponse,
-    SearchResponse,
-    SearchResponseFile,
-    TreeFilter,
-)
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
+from scmreader.readers._objects import aware
+from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
+from scmreader.readers.types import ReadUrlResponse, SearchResponse
 from scmreader.redact import redact_url, register_secret
 from scmreader.urls import (
-    GitUrl,
     encode_path,
     encode_uri_component,
-    glob_matcher,
-    glob_static_prefix,
     is_commit_sha,
-    is_glob,
-    parse_git_url,
     parse_url,
     reject_traversal,
 )
@@ -80,13 +59,15 @@ if TYPE_CHECKING:
     from scmreader.readers.tree import TreeResponseFactory
 
 _ARTIFACTS = "/-/jobs/artifacts/"
-_TREE_PAGE_SIZE = 100
+_PAGE_SIZE = 100
 
 
-class GitlabUrlReader(BaseUrlReader):
+class GitlabUrlReader(GitHostReader):
     """Reads from one configured GitLab host (``gitlab{host=...,authed=...}``)."""
 
     name = "gitlab"
+    service = "GitLab's API"
+    conditional_reads = False
 
     def __init__(
         self,
@@ -98,16 +79,18 @@ class GitlabUrlReader(BaseUrlReader):
     ) -> None:
         config = integration.config
         super().__init__(host=config.host, authed=bool(config.token))
+        self._setup(
+            http=http,
+            tree=tree,
+            api_origin=parse_url(config.api_base_url).origin,
+            max_pages=max_tree_pages,
+        )
         self.integration = integration
         self._config = config
-        self._http = http
-        self._tree = tree
-        self._max_tree_pages = max_tree_pages
         self._api = config.api_base_url
-        self._api_origin = parse_url(config.api_base_url).origin
         self._relative = get_gitlab_integration_relative_path(config)
 
-    # --- read_url ----------------------------------------------------------------------
+    # --- job artifacts (GitLab's own URL kind) -------------------------------------------
 
     def read_url(
         self,
@@ -117,31 +100,31 @@ class GitlabUrlReader(BaseUrlReader):
         last_modified_after: datetime | None = None,
         token: str | None = None,
     ) -> ReadUrlResponse:
-        """Read one file (``/<project>/-/blob/<ref>/<path>``) or one job artifact.
-
-        Raises NotModifiedError (the etag or date still matches; artifacts do not take
-        conditions), NotFoundError and InvalidUrlError for other URL shapes.
-        """
-        auth = self._auth(token)
-        if _ARTIFACTS in parse_url(url).path:
-            fetch_url, headers, api = self._artifact_url(url), {}, False
-        else:
-            fetch_url = self._file_url(url)
-            headers, api = conditional_headers(etag, last_modified_after), True
-        response = self._get(fetch_url, auth, headers=headers, api=api)
-        raise_for_status(response, what=url)
+        """Read one file (``/<project>/-/blob/<ref>/<path>``) or one job artifact (which
+        takes no conditions)."""
+        path = parse_url(url).path
+        if _ARTIFACTS not in path:
+            if "/blob/" not in path and "/-/raw/" not in path:
+                raise InvalidUrlError(
+                    f"Incorrect URL: {redact_url(url)}; read_url takes a file URL with /blob/ "
+                    f"(https://{self._config.host}{self._relative}/<group>/<project>/-/blob/"
+                    "<ref>/<path>)."
+                )
+            return super().read_url(
+                url, etag=etag, last_modified_after=last_modified_after, token=token
+            )
+        loc = GitLocation(key="", ref="", path="", url=url, auth=self._auth(token))
+        response = self._get(self._artifact_url(url), loc, api=False)
+        self._check(response, url)
         return read_url_response(response, self._http)
 
-    def _file_url(self, url: str) -> str:
-        parsed = parse_url(url)
-        if "/-/raw/" in parsed.path:  # GitLab's raw view names the same file
-            url = str(parsed).replace("/-/raw/", "/-/blob/", 1)
-            parsed = parse_url(url)
-        built = get_gitlab_file_fetch_url(url, self._config)
-        prefix = f"{parsed.origin}{self._relative}/api/v4/"
-        if not built.startswith(prefix):  # pragma: no cover - the helper's own contract
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}")
-        return f"{self._api}/{built[len(prefix) :]}"
+    def search(
+        self, url: str, *, etag: str | None = None, token: str | None = None
+    ) -> SearchResponse:
+        """Glob search for blob URLs with glob syntax, else one file (artifacts too)."""
+        if _ARTIFACTS in parse_url(url).path:
+            return self.search_exact(url, etag=etag, token=token)
+        return super().search(url, etag=etag, token=token)
 
     def _artifact_url(self, url: str) -> str:
         parsed = parse_url(url)
@@ -160,223 +143,194 @@ class GitlabUrlReader(BaseUrlReader):
         encoded = encode_uri_component(decode_component(project, url))
         return f"{self._api}/projects/{encoded}/jobs/artifacts/{ref}/raw/{file}?{params}"
 
-    # --- read_tree ---------------------------------------------------------------------
+    # --- primitives ----------------------------------------------------------------------
 
-    def read_tree(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        filter: TreeFilter | None = None,
-        token: str | None = None,
-    ) -> ReadTreeResponse:
-        """Read the tree at ``url`` (the default branch when it names none).
-
-        The etag is the latest commit that touched the sub-path ('' when GitLab lists
-        none); passing the current one raises NotModifiedError before any download.
-        """
-        git = self._parse(url, need_path=False)
-        project = self._project(git, url)
-        auth = self._auth(token)
-        branch = git.ref or self._default_branch(project, auth, url)
-        path = git.filepath.strip("/")
-        sha = self._latest_commit(project, branch, path, auth, url)
-        self._raise_if_not_modified(url, etag, sha)
-        params = SearchParams()
-        params.set("sha", sha or branch)
-        if path:
-            params.set("path", path)
-        archive = f"{self._project_api(project)}/repository/archive?{params}"
-        response = self._get(archive, auth, api=False)
-        raise_for_status(response, what=url)
-        return self._tree.from_tar_archive(
-            body_stream(response, self._http), etag=sha, subpath=path or None, filter=filter
+    def _locate(self, url: str, token: str | None, *, need_path: bool) -> GitLocation:
+        parsed = parse_url(url)
+        if "/-/raw/" in parsed.path:  # GitLab's raw view names the same file
+            url = str(parsed).replace("/-/raw/", "/-/blob/", 1)
+        form = f"https://{self._config.host}{self._relative}/<group>/<project>/-/blob/<ref>/<path>"
+        git = browse_parts(url, kinds=("blob", "tree"), need_path=need_path, form=form)
+        project = self._strip_relative(git.full_name, url)
+        return GitLocation(
+            key=project.casefold(),
+            ref=git.ref,
+            path=git.filepath,
+            url=url,
+            native=project,
+            auth=self._auth(token),
         )
 
-    # --- search ------------------------------------------------------------------------
-
-    def search(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Glob search when the URL's (decoded) file path has glob syntax, else one file."""
-        if _ARTIFACTS not in parse_url(url).path and is_glob(parse_git_url(url).filepath):
-            return self.search_glob(url, etag=etag, token=token)
-        return self.search_exact(url, etag=etag, token=token)
-
-    def search_glob(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Files whose repository path matches the glob; etag = the latest commit touching
-        the glob's static prefix. Only that prefix is listed; contents load lazily."""
-        git = self._parse(url, need_path=True)
-        project = self._project(git, url)
-        auth = self._auth(token)
-        pattern = git.filepath.lstrip("/")
-        prefix = glob_static_prefix(pattern)
-        sha = self._latest_commit(project, git.ref, prefix, auth, url)
-        if not sha:
-            if prefix and self._latest_commit(project, git.ref, "", auth, url):
-                return SearchResponse(files=[], etag="")  # nothing under the prefix
-            raise self._missing_ref(project, git.ref)
-        self._raise_if_not_modified(url, etag, sha)
-        matches = glob_matcher(pattern)
-        browse = self._browse_prefix(url, project, git.ref)
-        files = [
-            SearchResponseFile(
-                url=f"{browse}/{encode_path(path)}",
-                _content=self._file_reader(project, path, sha, auth),
-            )
-            for path in self._list_blobs(project, sha, prefix, auth, url)
-            if matches(path)
-        ]
-        return SearchResponse(files=files, etag=sha)
-
-    def _list_blobs(
-        self, project: str, sha: str, prefix: str, auth: list[OriginCredentials], url: str
-    ) -> list[str]:
-        params = SearchParams()
-        if prefix:
-            params.set("path", prefix)
-        params.set("ref", sha)
-        params.set("recursive", "true")
-        params.set("per_page", str(_TREE_PAGE_SIZE))
-        params.set("pagination", "keyset")
-        next_url: str | None = f"{self._project_api(project)}/repository/tree?{params}"
-        blobs: list[str] = []
-        seen: set[str] = set()
-        while next_url is not None:
-            if len(seen) >= self._max_tree_pages or next_url in seen:
-                raise UpstreamError(
-                    f"Listing {redact_url(url)} did not end after {len(seen)} pages; the "
-                    "host's pagination loops or the tree is too large to search. Start the "
-                    "glob with a longer fixed folder prefix."
-                )
-            seen.add(next_url)
-            response = self._get(next_url, auth)
-            if response.status_code == 404 and prefix:
-                response.close()
-                return []  # the prefix names a file, not a folder
-            raise_for_status(response, what=url)
-            items = parse_json(response)
-            if not isinstance(items, list):
-                raise unexpected_answer(response, "is not a list of tree entries")
-            for item in items:
-                if isinstance(item, dict) and item.get("type") == "blob":
-                    path = item.get("path")
-                    if not isinstance(path, str):
-                        raise unexpected_answer(response, "has a tree entry without a path")
-                    blobs.append(path)
-            next_url = self._next_page(response, next_url)
-        return blobs
-
-    def _next_page(self, response: requests.Response, current: str) -> str | None:
-        """The next page: the ``Link: rel="next"`` (keyset) or ``x-next-page`` (offset)."""
-        link = response.links.get("next", {}).get("url")
-        if link:
-            if parse_url(link).origin != self._api_origin:
-                raise unexpected_answer(response, "links its next page on another host")
-            return str(link)
-        page = response.headers.get("x-next-page", "").strip()
-        if not page:
-            return None
-        if not page.isdigit():
-            raise unexpected_answer(response, "has an x-next-page header that is not a number")
-        base, _, query = current.partition("?")
-        params = SearchParams(query)
-        params.set("page", page)
-        return f"{base}?{params}"
-
-    def _file_reader(
-        self, project: str, path: str, sha: str, auth: list[OriginCredentials]
-    ) -> Callable[[], bytes]:
-        def read() -> bytes:
-            params = SearchParams()
-            params.set("ref", sha)
-            files = f"{self._project_api(project)}/repository/files"
-            response = self._get(f"{files}/{encode_uri_component(path)}/raw?{params}", auth)
-            raise_for_status(response, what=f"{path} of {project}@{sha}")
-            return read_url_response(response, self._http).buffer()
-
-        return read
-
-    def _browse_prefix(self, url: str, project: str, ref: str) -> str:
-        parsed = parse_url(url)
-        scoped = "/-/" in parsed.path
-        kind = "-/blob" if scoped else "blob"
-        return f"{parsed.origin}{self._relative}/{encode_path(project)}/{kind}/{encode_path(ref)}"
-
-    # --- project, branches and commits ---------------------------------------------------
-
-    def _default_branch(self, project: str, auth: list[OriginCredentials], url: str) -> str:
-        body = self._get_json(self._project_api(project), auth, url)
-        if not isinstance(body, dict):
-            raise UpstreamError(
-                f"GitLab answered the project lookup of {project} with something other than "
-                "a project; check apiBaseUrl.",
-                url=redact_url(self._project_api(project)),
-            )
-        branch = body.get("default_branch")
+    def _default_branch(self, loc: GitLocation) -> str:
+        body = self._get_json(self._project_api(loc), loc, loc.url)
+        branch = body.get("default_branch") if isinstance(body, dict) else None
         if not isinstance(branch, str) or not branch:
             raise NotFoundError(
-                f"GitLab names no default branch for {project} (the repository may be empty); "
-                "put a branch in the URL.",
-                url=redact_url(url),
+                f"GitLab names no default branch for {loc.native} (the repository may be "
+                "empty); put a branch in the URL.",
+                status=404,
+                url=redact_url(loc.url),
             )
         return branch
 
-    def _latest_commit(
-        self, project: str, ref: str, path: str, auth: list[OriginCredentials], url: str
-    ) -> str:
-        """Id of the latest commit on ``ref`` that touched ``path``; '' when none is listed."""
+    def _list_refs(self, loc: GitLocation, first: str) -> list[str]:
+        # https://docs.gitlab.com/ee/api/branches.html#list-repository-branches (search=^x)
+        names: list[str] = []
+        for kind in ("branches", "tags"):
+            params = SearchParams()
+            params.set("search", f"^{first}")
+            params.set("per_page", str(_PAGE_SIZE))
+            listing = f"{self._project_api(loc)}/repository/{kind}?{params}"
+            for item in self._pages(listing, loc, self._page):
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    names.append(item["name"])
+        return names
+
+    def _commit(self, loc: GitLocation, ref: str, path: str, etag: str | None) -> str:
+        """The latest commit on ``ref`` touching ``path`` (GitLab lists none for an
+        unknown ref, or a path that is not there)."""
+        sha = str(self._latest_commit(loc, ref, path).get("id") or "")
+        if not sha:
+            what = f"no '{path}' on" if path else "no branch, tag or commit"
+            raise NotFoundError(
+                f"{redact_url(loc.url)} could not be read: GitLab project {loc.native} on "
+                f"{self._config.host} has {what} '{ref}'; check the URL, and that the "
+                "credentials can see the project.",
+                status=404,
+                url=redact_url(loc.url),
+            )
+        return sha
+
+    def _latest_commit(self, loc: GitLocation, ref: str, path: str) -> dict[str, Any]:
+        """The newest commit on ``ref`` that touched ``path`` ({} when GitLab lists none)."""
         params = SearchParams()
         params.set("ref_name", ref)
         if path:
             params.set("path", path)
         params.set("per_page", "1")
-        commits_url = f"{self._project_api(project)}/repository/commits?{params}"
-        response = self._get(commits_url, auth)
+        response = self._get(f"{self._project_api(loc)}/repository/commits?{params}", loc)
         if response.status_code == 404 and "Project" not in read_text(response):
-            raise self._missing_ref(project, ref)
-        raise_for_status(response, what=url)
+            response.close()
+            return {}  # GitLab's answer for an unknown ref
+        self._check(response, loc.url)
         body = parse_json(response)
         if not isinstance(body, list):
-            raise unexpected_answer(response, "is not a list of commits")
-        if not body:
-            return ""
-        sha = body[0].get("id") if isinstance(body[0], dict) else None
-        if not isinstance(sha, str) or not is_commit_sha(sha):
-            raise unexpected_answer(response, "lists a commit without a valid id")
-        return sha
+            raise UpstreamError(
+                f"GitLab answered the commits lookup for {redact_url(loc.url)} with something "
+                "other than a list; check apiBaseUrl.",
+                url=redact_url(loc.url),
+            )
+        first = body[0] if body else {}
+        if body and not (isinstance(first, dict) and is_commit_sha(str(first.get("id")))):
+            raise UpstreamError(f"GitLab listed a commit without a valid id for {loc.native}.")
+        return first if isinstance(first, dict) else {}
 
-    def _missing_ref(self, project: str, ref: str) -> NotFoundError:
-        return NotFoundError(
-            f"No branch, tag or commit '{ref}' in GitLab project {project} on "
-            f"{self._config.host}; check the URL, and that the credentials can see the project.",
-            status=404,
+    def _archive(self, loc: GitLocation, commit: str, path: str) -> GitArchive:
+        params = SearchParams()
+        params.set("sha", commit)
+        if path:
+            params.set("path", path)
+        archive = f"{self._project_api(loc)}/repository/archive?{params}"
+        return GitArchive(self._get(archive, loc, api=False), subpath=path or None)
+
+    def _list(self, loc: GitLocation, commit: str, prefix: str, pattern: str) -> list[str]:
+        params = SearchParams()
+        if prefix:
+            params.set("path", prefix)
+        params.set("ref", commit)
+        params.set("recursive", "true")
+        params.set("per_page", str(_PAGE_SIZE))
+        params.set("pagination", "keyset")
+        first = f"{self._project_api(loc)}/repository/tree?{params}"
+        return [
+            str(item["path"])
+            for item in self._pages(first, loc, self._page)
+            if isinstance(item, dict)
+            and item.get("type") == "blob"
+            and isinstance(item.get("path"), str)
+        ]
+
+    def _page(self, response: requests.Response, body: Any, current: str) -> Page:
+        """One GitLab page: ``Link: rel="next"`` (keyset, re-based onto apiBaseUrl) or
+        ``x-next-page`` (offset)."""
+        if not isinstance(body, list):
+            raise UpstreamError(
+                f"GitLab answered {redact_url(current)} with something other than a list.",
+                url=redact_url(current),
+            )
+        link = response.links.get("next", {}).get("url")
+        if link:
+            return Page(body, self._rebased(response, str(link), self._api))
+        number = response.headers.get("x-next-page", "").strip()
+        if not number.isdigit():
+            return Page(body, None)
+        base, _, query = current.partition("?")
+        params = SearchParams(query)
+        params.set("page", number)
+        return Page(body, f"{base}?{params}")
+
+    def _open(
+        self,
+        loc: GitLocation,
+        ref: str,
+        path: str,
+        etag: str | None,
+        last_modified_after: datetime | None,
+    ) -> ReadUrlResponse:
+        changed = None
+        if last_modified_after is not None:  # GitLab sends no dates: ask the history
+            changed = self._changed_at(loc, ref, path)
+            if changed is not None and changed <= aware(last_modified_after):
+                raise NotModifiedError(
+                    f"{redact_url(loc.url)} has not changed since "
+                    f"{last_modified_after.isoformat()}.",
+                    etag=etag,
+                )
+        response = self._get(self._file_api(loc, ref, path, raw=True), loc)
+        self._check(response, loc.url)
+        return ReadUrlResponse(
+            self._stream(response),
+            etag=response.headers.get("X-Gitlab-Blob-Id"),
+            last_modified_at=changed,
         )
 
-    # --- URLs ----------------------------------------------------------------------------
-
-    def _parse(self, url: str, *, need_path: bool) -> GitUrl:
+    def _changed_at(self, loc: GitLocation, ref: str, path: str) -> datetime | None:
+        when = self._latest_commit(loc, ref, path).get("committed_date")
         try:
-            git = parse_git_url(url)
-        except InvalidUrlError as exc:
-            raise InvalidUrlError(f"Incorrect URL: {redact_url(url)}, {exc}") from None
-        typed = git.filepathtype in ("blob", "tree") and bool(git.ref)
-        if not git.owner or not git.name or not (typed or (not need_path and not git.filepathtype)):
-            raise InvalidUrlError(
-                f"Incorrect URL: {redact_url(url)}; expected https://{self._config.host}"
-                f"{self._relative}/<group>/<project>/-/(blob|tree)/<ref>/<path>."
-            )
-        if need_path and not git.filepath:
-            raise InvalidUrlError(
-                f"Incorrect URL: {redact_url(url)}; it names no file path or glob after the ref."
-            )
-        return git
+            return datetime.fromisoformat(when) if isinstance(when, str) else None
+        except ValueError:
+            return None
 
-    def _project(self, git: GitUrl, url: str) -> str:
-        """The project's full path (subgroups included), without the install's sub-path."""
-        return self._strip_relative(git.full_name, url)
+    def _file_version(self, loc: GitLocation, ref: str, path: str) -> str:
+        # https://docs.gitlab.com/ee/api/repository_files.html#get-file-metadata-only (HEAD)
+        response = self._get(self._file_api(loc, ref, path, raw=False), loc, method="HEAD")
+        self._check(response, loc.url)
+        blob = response.headers.get("X-Gitlab-Blob-Id", "")
+        response.close()
+        if not blob:
+            raise UpstreamError(
+                f"GitLab sent no X-Gitlab-Blob-Id for {redact_url(loc.url)}; a proxy in "
+                "between may strip it.",
+                url=redact_url(loc.url),
+            )
+        return blob
+
+    def _browse_url(self, loc: GitLocation, ref: str, path: str) -> str:
+        parsed = parse_url(loc.url)
+        kind = "-/blob" if "/-/" in parsed.path else "blob"
+        project = encode_path(str(loc.native))
+        return (
+            f"{parsed.origin}{self._relative}/{project}/{kind}/{encode_path(ref)}/"
+            f"{encode_path(path)}"
+        )
+
+    # --- URLs and credentials ------------------------------------------------------------
+
+    def _file_api(self, loc: GitLocation, ref: str, path: str, *, raw: bool) -> str:
+        params = SearchParams()
+        params.set("ref", ref)
+        files = f"{self._project_api(loc)}/repository/files/{encode_uri_component(path)}"
+        return f"{files}{'/raw' if raw else ''}?{params}"
 
     def _strip_relative(self, full_name: str, url: str) -> str:
         relative = self._relative.strip("/")
@@ -394,38 +348,14 @@ class GitlabUrlReader(BaseUrlReader):
             )
         return full_name
 
-    def _project_api(self, project: str) -> str:
-        return f"{self._api}/projects/{encode_uri_component(project)}"
+    def _project_api(self, loc: GitLocation) -> str:
+        return f"{self._api}/projects/{encode_uri_component(str(loc.native))}"
 
-    # --- HTTP ----------------------------------------------------------------------------
-
-    def _auth(self, token: str | None) -> list[OriginCredentials]:
+    def _auth(self, token: str | None) -> list[Any]:
         if token:
             register_secret(token)
         headers = get_gitlab_request_options(self._config, token)["headers"]
         return credentials_for(self._api, headers)
-
-    def _get(
-        self,
-        url: str,
-        auth: list[OriginCredentials],
-        *,
-        headers: Mapping[str, str] | None = None,
-        api: bool = True,
-    ) -> requests.Response:
-        """GET through the shared client; API requests stay on the API's origin, downloads
-        (archives, artifacts) may be redirected (credentials never follow)."""
-        return self._http.get(
-            url,
-            headers=headers,
-            credentials=auth,
-            check_redirect=stay_on_origin(self._api_origin, "GitLab's API") if api else None,
-        )
-
-    def _get_json(self, url: str, auth: list[OriginCredentials], what: str) -> Any:
-        response = self._get(url, auth)
-        raise_for_status(response, what=what)
-        return parse_json(response)
 
 
 #: How UrlReaders finds this reader (Backstage reader order 80).

@@ -1,100 +1,69 @@
 """Reading files, trees and glob searches from Harness Code (``app.harness.io`` or others).
 
 URLs are Harness's web URLs, ``https://<host>/ng/account/<acct>/module/code[/orgs/<org>]
-[/projects/<proj>]/repos/<repo>/files/<branch>/~/<path>``; the API is always
-``https://<host>/gateway/code/api/v1/repos/<acct>[/<org>][/<proj>]/<repo>/+/...`` (an
-``http://`` URL is read over https, as Backstage does). Requests per call:
+[/projects/<proj>]/repos/<repo>/files/<branch>/~/<path>`` (the ``~`` ends the branch, so a
+``/`` in it needs no resolution); the API is ``https://<host>/gateway/code/api/v1/repos/
+<acct>[/<org>][/<proj>]/<repo>/+/...``. The flow is :mod:`scmreader.readers._git`'s.
+Requests per call:
 
 - ``read_url``: one GET of ``+/raw/<path>`` (``If-None-Match`` / ``If-Modified-Since``
   sent; the ETag is the blob id).
 - ``read_tree``: one ``+/content/<path>?include_commit=true`` lookup (its
-  ``latest_commit`` is the latest commit touching the folder: that is the etag, so it
-  changes only when that folder changes), then the zip archive of exactly that commit,
-  limited to the folder (``+/archive/<sha>.zip?path=``; asked for by sha, not branch, so a
-  push between the two requests cannot mix two states). An unchanged tree costs the one
-  small lookup. Harness archives have no top-level folder.
+  ``latest_commit``, the latest commit touching the folder, is the etag), then the zip
+  archive of exactly that commit, limited to the folder (``+/archive/<sha>.zip?path=``).
 - ``search`` (glob; Backstage refuses globs here): the content lookup of the glob's static
-  prefix (its latest commit is the etag, and it lists the folder), one listing per
-  sub-folder the glob can still match (pinned to that commit), and one ``+/raw`` request
-  per matched file whose ``content()`` is read. No archive is downloaded.
+  prefix (the etag, and the first listing), one listing per sub-folder the glob can still
+  match (pinned to that commit), and one ``+/raw`` request per matched file whose
+  ``content()`` is read. Listings may be one level or flattened (``a/b`` paths below the
+  folder, as newer Harness versions send); both are read.
 
 Credentials (``x-api-key`` from ``apiKey``, else ``Authorization: Bearer`` from ``token``,
-or the call's ``token`` as Bearer) are bound to ``https://<host>``: JSON API requests may
-only be redirected within it; raw files and archives may be redirected elsewhere, without
-credentials (requests would forward ``x-api-key``, a custom header, to any host; the
-shared HttpClient never does). Upstream 401 and 403 both raise AuthenticationError, as
-Backstage's Harness reader does for 403.
+or the call's ``token`` as Bearer) are bound to ``https://<host>``; raw files and archives
+may be redirected elsewhere, without credentials. Upstream 401 and 403 both raise
+AuthenticationError, as Backstage's Harness reader does for 403.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Mapping
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from scmreader.errors import (
-    AuthenticationError,
-    InvalidUrlError,
-    NotFoundError,
-    UpstreamError,
-)
-from scmreader.http import (
-    OriginCredentials,
-    body_stream,
-    conditional_headers,
-    credentials_for,
-    parse_json,
-    raise_for_status,
-    stay_on_origin,
-    unexpected_answer,
-)
+from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
+from scmreader.http import OriginCredentials, conditional_headers, parse_json
 from scmreader.integrations.harness import (
     HarnessIntegration,
     HarnessUrl,
-    get_harness_file_contents_url,
     get_harness_repo_api_url,
     get_harness_request_options,
     parse_harness_url,
 )
-from scmreader.readers.base import (
-    BaseUrlReader,
-    ReaderFactory,
-    integration_readers,
-    read_url_response,
-)
-from scmreader.readers.types import (
-    ReadTreeResponse,
-    ReadUrlResponse,
-    SearchResponse,
-    SearchResponseFile,
-    TreeFilter,
-)
-from scmreader.redact import redact_url, register_secret
-from scmreader.urls import (
-    encode_path,
-    encode_uri_component,
-    glob_matcher,
-    glob_static_prefix,
-    is_commit_sha,
-    is_glob,
-    parse_url,
-)
+from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, folder_may_match
+from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
+from scmreader.readers.types import ReadUrlResponse
+from scmreader.redact import redact_url
+from scmreader.urls import encode_path, encode_uri_component, is_commit_sha, parse_url
 
 if TYPE_CHECKING:
-    import requests
-
     from scmreader.http import HttpClient
     from scmreader.readers.tree import TreeResponseFactory
 
 _FILE_TYPES = ("file", "symlink")
+_KEPT_LISTINGS = 64
 
 
-class HarnessUrlReader(BaseUrlReader):
+class HarnessUrlReader(GitHostReader):
     """Reads from one configured Harness Code host (``harness{host=...,authed=...}``)."""
 
     name = "harness"
+    service = "Harness Code's API"
+    forbidden_hint = (
+        "Harness refused the credentials for this repository; check the apiKey or token "
+        "configured for this host and its permissions."
+    )
 
     def __init__(
         self,
@@ -106,205 +75,16 @@ class HarnessUrlReader(BaseUrlReader):
     ) -> None:
         config = integration.config
         super().__init__(host=config.host, authed=bool(config.api_key or config.token))
+        origin = parse_url(f"https://{config.host}").origin
+        self._setup(http=http, tree=tree, api_origin=origin, max_pages=max_listings)
         self.integration = integration
         self._config = config
-        self._http = http
-        self._tree = tree
-        self._max_listings = max_listings
-        self._origin = parse_url(f"https://{config.host}").origin
+        self._listings: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self._listings_lock = threading.Lock()
 
-    # --- read_url ----------------------------------------------------------------------
+    # --- primitives ----------------------------------------------------------------------
 
-    def read_url(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified_after: datetime | None = None,
-        token: str | None = None,
-    ) -> ReadUrlResponse:
-        """Read one file (``.../files/<branch>/~/<path>``).
-
-        Raises NotModifiedError (the etag or date still matches), NotFoundError,
-        AuthenticationError (401/403) and InvalidUrlError for URLs naming no file.
-        """
-        self._parse(url, need_path=True)
-        response = self._get(
-            get_harness_file_contents_url(self._config, url),
-            self._auth(token),
-            headers=conditional_headers(etag, last_modified_after),
-            api=False,
-        )
-        self._check(response, url)
-        return read_url_response(response, self._http)
-
-    # --- read_tree ---------------------------------------------------------------------
-
-    def read_tree(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        filter: TreeFilter | None = None,
-        token: str | None = None,
-    ) -> ReadTreeResponse:
-        """Read the folder at ``url`` (the repository root when it names no path).
-
-        The etag is the latest commit that touched the folder; passing the current one
-        raises NotModifiedError before any download.
-        """
-        harness = self._parse(url, need_path=False)
-        auth = self._auth(token)
-        path = harness.path.strip("/")
-        folder = self._content(url, path, _branch_ref(harness), auth, include_commit=True)
-        if folder.get("type") != "dir":
-            raise InvalidUrlError(
-                f"The URL {redact_url(url)} names a file, not a folder; read it with "
-                "read_url, or point read_tree at its folder."
-            )
-        sha = self._latest_commit(folder, url)
-        self._raise_if_not_modified(url, etag, sha)
-        query = f"routingId={encode_uri_component(harness.account_id)}"
-        if path:
-            query += f"&path={encode_uri_component(path)}"
-        archive = f"{get_harness_repo_api_url(self._config, url)}/+/archive/{sha}.zip?{query}"
-        response = self._get(archive, auth, api=False)
-        self._check(response, url)
-        return self._tree.from_zip_archive(
-            body_stream(response, self._http), etag=sha, subpath=path or None, filter=filter
-        )
-
-    # --- search ------------------------------------------------------------------------
-
-    def search(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Glob search when the URL's file path has glob syntax, else one file."""
-        if is_glob(self._parse(url, need_path=False).path):
-            return self.search_glob(url, etag=etag, token=token)
-        return self.search_exact(url, etag=etag, token=token)
-
-    def search_glob(
-        self, url: str, *, etag: str | None = None, token: str | None = None
-    ) -> SearchResponse:
-        """Files whose repository path matches the glob; etag = the latest commit touching
-        the glob's static prefix. Only folders the glob can match are listed; contents
-        load lazily."""
-        harness = self._parse(url, need_path=True)
-        auth = self._auth(token)
-        pattern = harness.path.lstrip("/")
-        prefix = glob_static_prefix(pattern)
-        try:
-            top = self._content(url, prefix, _branch_ref(harness), auth, include_commit=True)
-        except NotFoundError:
-            if not prefix:
-                raise
-            self._content(url, "", _branch_ref(harness), auth, include_commit=False)
-            return SearchResponse(files=[], etag="")  # the branch exists, the folder not
-        sha = self._latest_commit(top, url)
-        self._raise_if_not_modified(url, etag, sha)
-        matches = glob_matcher(pattern)
-        browse = _browse_prefix(url)
-        files = [
-            SearchResponseFile(
-                url=f"{browse}{encode_path(path)}",
-                _content=self._file_reader(url, path, sha, auth),
-            )
-            for path in self._walk(url, top, prefix, sha, _folder_filter(pattern), auth)
-            if matches(path)
-        ]
-        return SearchResponse(files=files, etag=sha)
-
-    def _walk(
-        self,
-        url: str,
-        top: dict[str, Any],
-        prefix: str,
-        sha: str,
-        descend: Callable[[str], bool],
-        auth: list[OriginCredentials],
-    ) -> list[str]:
-        """Paths of the files below ``prefix`` in folders ``descend`` accepts."""
-        if top.get("type") != "dir":
-            return []  # the static prefix names a file: nothing can be below it
-        found: list[str] = []
-        pending: deque[tuple[str, dict[str, Any]]] = deque([(prefix, top)])
-        listed = 1
-        while pending:
-            folder, body = pending.popleft()
-            for kind, path in _entries(body, folder, url):
-                if kind in _FILE_TYPES:
-                    found.append(path)
-                elif kind == "dir" and descend(path):
-                    if listed >= self._max_listings:
-                        raise UpstreamError(
-                            f"Searching {redact_url(url)} needs more than {listed} folder "
-                            "listings; start the glob with a longer fixed folder prefix."
-                        )
-                    listed += 1
-                    pending.append(
-                        (path, self._content(url, path, sha, auth, include_commit=False))
-                    )
-        return found
-
-    def _file_reader(
-        self, url: str, path: str, sha: str, auth: list[OriginCredentials]
-    ) -> Callable[[], bytes]:
-        def read() -> bytes:
-            raw = f"{self._repo_api(url)}/+/raw/{encode_path(path)}?{self._query(url, sha)}"
-            response = self._get(raw, auth, api=False)
-            self._check(response, f"{path} at {sha}")
-            return read_url_response(response, self._http).buffer()
-
-        return read
-
-    # --- the content API ---------------------------------------------------------------
-
-    def _content(
-        self,
-        url: str,
-        path: str,
-        git_ref: str,
-        auth: list[OriginCredentials],
-        *,
-        include_commit: bool,
-    ) -> dict[str, Any]:
-        """The content API's answer for ``path`` (a folder lists its entries)."""
-        where = f"/{encode_path(path)}" if path else ""
-        flag = "true" if include_commit else "false"
-        query = self._query(url, git_ref, include_commit=flag)
-        response = self._get(f"{self._repo_api(url)}/+/content{where}?{query}", auth)
-        if response.status_code == 404:
-            harness = parse_harness_url(self._config, url)
-            response.close()
-            raise NotFoundError(
-                f"{redact_url(url)} could not be read: Harness Code has no "
-                f"{'folder ' + repr(path) if path else 'repository'} at {git_ref!r} in "
-                f"{_repo_name(harness)}. Check the repository, branch and path, and that the "
-                "credentials can see the repository.",
-                status=404,
-                url=redact_url(str(response.url)),
-            )
-        self._check(response, url)
-        body = parse_json(response)
-        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-            raise unexpected_answer(response, "is not a content description")
-        return body
-
-    @staticmethod
-    def _latest_commit(body: Mapping[str, Any], url: str) -> str:
-        commit = body.get("latest_commit")
-        sha = commit.get("sha") if isinstance(commit, dict) else None
-        if not isinstance(sha, str) or not is_commit_sha(sha):
-            raise UpstreamError(
-                f"Harness Code answered the content lookup for {redact_url(url)} without a "
-                "latest commit id; the host's API may have changed.",
-            )
-        return sha
-
-    # --- URLs ----------------------------------------------------------------------------
-
-    def _parse(self, url: str, *, need_path: bool) -> HarnessUrl:
+    def _locate(self, url: str, token: str | None, *, need_path: bool) -> GitLocation:
         harness = parse_harness_url(self._config, url)
         if not harness.branch:
             raise InvalidUrlError(
@@ -316,14 +96,133 @@ class HarnessUrlReader(BaseUrlReader):
             raise InvalidUrlError(
                 f"The URL {redact_url(url)} names no file path or glob after '/~/'."
             )
-        return harness
+        return GitLocation(
+            key=_repo_name(harness).casefold(),
+            ref=harness.branch,
+            path=harness.path.strip("/"),
+            url=url,
+            native=harness,
+            auth=self._auth(token),
+            exact=True,
+        )
 
-    def _repo_api(self, url: str) -> str:
-        return get_harness_repo_api_url(self._config, url)
+    def _commit(self, loc: GitLocation, ref: str, path: str, etag: str | None) -> str:
+        """The latest commit touching ``path``; its content answer is kept for the
+        archive (a file is no tree) and the search (the first listing)."""
+        body = self._content(loc, path, _git_ref(ref), include_commit=True)
+        sha = _latest_commit(body, loc.url)
+        with self._listings_lock:
+            self._listings[(loc.key, sha, path)] = body
+            while len(self._listings) > _KEPT_LISTINGS:
+                self._listings.popitem(last=False)
+        return sha
 
-    def _query(self, url: str, git_ref: str, **extra: str) -> str:
-        account = parse_harness_url(self._config, url).account_id
-        pairs = [f"routingId={encode_uri_component(account)}"]
+    def _kept(self, loc: GitLocation, commit: str, path: str) -> dict[str, Any] | None:
+        with self._listings_lock:
+            return self._listings.pop((loc.key, commit, path), None)
+
+    def _archive(self, loc: GitLocation, commit: str, path: str) -> GitArchive:
+        kept = self._kept(loc, commit, path)
+        if kept is not None and kept.get("type") != "dir":
+            raise InvalidUrlError(
+                f"The URL {redact_url(loc.url)} names a file, not a folder; read it with "
+                "read_url, or point read_tree at its folder."
+            )
+        harness: HarnessUrl = loc.native
+        query = f"routingId={encode_uri_component(harness.account_id)}"
+        if path:
+            query += f"&path={encode_uri_component(path)}"
+        archive = f"{self._repo_api(loc)}/+/archive/{commit}.zip?{query}"
+        return GitArchive(self._get(archive, loc, api=False), kind="zip", subpath=path or None)
+
+    def _list(self, loc: GitLocation, commit: str, prefix: str, pattern: str) -> list[str]:
+        """Files below ``prefix``, listing each folder the glob can still match."""
+        top = self._kept(loc, commit, prefix)
+        if top is None:
+            top = self._content(loc, prefix, commit, include_commit=False)
+        if top.get("type") != "dir":
+            return []  # the static prefix names a file: nothing can be below it
+        descend = folder_may_match(pattern)
+        found: set[str] = set()
+        pending: deque[tuple[str, dict[str, Any]]] = deque([(prefix, top)])
+        listed = 1
+        while pending:
+            folder, body = pending.popleft()
+            entries = _entries(body, folder, loc.url)
+            covered = {path.rsplit("/", 1)[0] for _, path in entries if "/" in path}
+            for kind, path in entries:
+                if kind in _FILE_TYPES:
+                    found.add(path)
+                elif kind == "dir" and path not in covered and descend(path):
+                    if listed >= self._max_pages:
+                        raise UpstreamError(
+                            f"Searching {redact_url(loc.url)} needs more than {listed} folder "
+                            "listings; start the glob with a longer fixed folder prefix."
+                        )
+                    listed += 1
+                    listing = self._content(loc, path, commit, include_commit=False)
+                    pending.append((path, listing))
+        return sorted(found)
+
+    def _open(
+        self,
+        loc: GitLocation,
+        ref: str,
+        path: str,
+        etag: str | None,
+        last_modified_after: datetime | None,
+    ) -> ReadUrlResponse:
+        raw = f"{self._repo_api(loc)}/+/raw/{encode_path(path)}?{self._query(loc, _git_ref(ref))}"
+        response = self._get(
+            raw, loc, headers=conditional_headers(etag, last_modified_after), api=False
+        )
+        self._check(response, loc.url)
+        return read_url_response(response, self._http)
+
+    def _file_version(self, loc: GitLocation, ref: str, path: str) -> str:
+        """The blob id from the content API (when the raw answer had no ETag)."""
+        return str(self._content(loc, path, _git_ref(ref), include_commit=False).get("sha"))
+
+    def _browse_url(self, loc: GitLocation, ref: str, path: str) -> str:
+        """The caller's URL up to and including ``/~/``, then the path."""
+        parsed = parse_url(loc.url)
+        head = parsed.path.split("/~/", 1)[0]
+        return f"{parsed.origin}{head}/~/{encode_path(path)}"
+
+    # --- the content API ---------------------------------------------------------------
+
+    def _content(
+        self, loc: GitLocation, path: str, git_ref: str, *, include_commit: bool
+    ) -> dict[str, Any]:
+        """The content API's answer for ``path`` (a folder lists its entries)."""
+        where = f"/{encode_path(path)}" if path else ""
+        flag = "true" if include_commit else "false"
+        query = self._query(loc, git_ref, include_commit=flag)
+        response = self._get(f"{self._repo_api(loc)}/+/content{where}?{query}", loc)
+        if response.status_code == 404:
+            response.close()
+            raise NotFoundError(
+                f"{redact_url(loc.url)} could not be read: Harness Code has no "
+                f"{'folder ' + repr(path) if path else 'repository'} at {git_ref!r} in "
+                f"{_repo_name(loc.native)}. Check the repository, branch and path, and that "
+                "the credentials can see the repository.",
+                status=404,
+                url=redact_url(str(response.url)),
+            )
+        self._check(response, loc.url)
+        body = parse_json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise UpstreamError(
+                f"Harness Code answered the content lookup for {redact_url(loc.url)} with "
+                "something other than a content description; the host's API may have changed."
+            )
+        return body
+
+    def _repo_api(self, loc: GitLocation) -> str:
+        return get_harness_repo_api_url(self._config, loc.url)
+
+    def _query(self, loc: GitLocation, git_ref: str, **extra: str) -> str:
+        pairs = [f"routingId={encode_uri_component(loc.native.account_id)}"]
         pairs += [f"{name}={value}" for name, value in extra.items()]
         pairs.append(f"git_ref={quote(git_ref, safe='/')}")
         return "&".join(pairs)
@@ -331,45 +230,12 @@ class HarnessUrlReader(BaseUrlReader):
     # --- HTTP ----------------------------------------------------------------------------
 
     def _auth(self, token: str | None) -> list[OriginCredentials]:
-        if token:
-            register_secret(token)
-            return credentials_for(self._origin, {"Authorization": f"Bearer {token}"})
-        return credentials_for(self._origin, get_harness_request_options(self._config)["headers"])
-
-    def _get(
-        self,
-        url: str,
-        auth: list[OriginCredentials],
-        *,
-        headers: Mapping[str, str] | None = None,
-        api: bool = True,
-    ) -> requests.Response:
-        """GET through the shared client; JSON API requests stay on the Harness origin,
-        downloads (raw files, archives) may be redirected (credentials never follow)."""
-        return self._http.get(
-            url,
-            headers=headers,
-            credentials=auth,
-            check_redirect=stay_on_origin(self._origin, "Harness Code's API") if api else None,
-        )
-
-    @staticmethod
-    def _check(response: requests.Response, what: str) -> None:
-        """raise_for_status, except that 403 is an AuthenticationError (as in Backstage)."""
-        if response.status_code == 403:
-            response.close()
-            raise AuthenticationError(
-                f"{redact_url(what)} could not be read: 403 Forbidden. Harness refused the "
-                "credentials for this repository; check the apiKey or token configured for "
-                "this host and its permissions.",
-                status=403,
-                url=redact_url(str(response.url)),
-            )
-        raise_for_status(response, what=what)
+        return self._call_auth(token, lambda: get_harness_request_options(self._config)["headers"])
 
 
-def _branch_ref(harness: HarnessUrl) -> str:
-    return f"refs/heads/{harness.branch}"
+def _git_ref(ref: str) -> str:
+    """A commit id as it is, a branch as ``refs/heads/<branch>``."""
+    return ref if is_commit_sha(ref) else f"refs/heads/{ref}"
 
 
 def _repo_name(harness: HarnessUrl) -> str:
@@ -377,15 +243,20 @@ def _repo_name(harness: HarnessUrl) -> str:
     return "/".join(i for i in ids if i)
 
 
-def _browse_prefix(url: str) -> str:
-    """The caller's URL up to and including ``/~/``: matches keep its exact form."""
-    parsed = parse_url(url)
-    head = parsed.path.split("/~/", 1)[0]
-    return f"{parsed.origin}{head}/~/"
+def _latest_commit(body: Mapping[str, Any], url: str) -> str:
+    commit = body.get("latest_commit")
+    sha = commit.get("sha") if isinstance(commit, dict) else None
+    if not isinstance(sha, str) or not is_commit_sha(sha):
+        raise UpstreamError(
+            f"Harness Code answered the content lookup for {redact_url(url)} without a "
+            "latest commit id; the host's API may have changed.",
+        )
+    return sha
 
 
 def _entries(body: Mapping[str, Any], folder: str, url: str) -> list[tuple[str, str]]:
-    """(type, path) of a folder listing's entries, each checked to lie in ``folder``."""
+    """(type, path) of a folder listing's entries, each checked to lie below ``folder``
+    (one level, or several when Harness sends the listing flattened)."""
     content = body.get("content")
     entries = content.get("entries") if isinstance(content, dict) else None
     if not isinstance(entries, list):
@@ -403,43 +274,13 @@ def _entries(body: Mapping[str, Any], folder: str, url: str) -> list[tuple[str, 
                 f"Harness Code listed an entry without type or path for {redact_url(url)}."
             )
         rest = path[len(parent) :] if path.startswith(parent) else ""
-        if not rest or "/" in rest or rest in (".", ".."):
+        if not rest or any(part in ("", ".", "..") for part in rest.split("/")):
             raise UpstreamError(
                 f"Harness Code listed {path!r} as an entry of folder {folder!r}; refusing "
                 "an answer that points outside the folder."
             )
         result.append((kind, path))
     return result
-
-
-def _folder_filter(pattern: str) -> Callable[[str], bool]:
-    """Whether a folder (full path) can hold a match of ``pattern``.
-
-    Segments up to the first ``**`` must match one by one, a pattern without ``**`` is
-    never deeper than its segments, and folders starting with ``.`` inside a ``**`` are
-    skipped unless a later segment starts with ``.`` (minimatch's ``**`` does not enter
-    them). Patterns whose syntax can span segments (braces, extglobs, classes, escapes,
-    negation) are not pruned: every folder below the static prefix is listed.
-    """
-    if pattern.startswith("!") or any(c in pattern for c in "{}()[]\\"):
-        return lambda folder: True
-    segments = [s for s in pattern.split("/") if s not in ("", ".")]
-    star = next((i for i, s in enumerate(segments) if "**" in s), None)
-    fixed = segments if star is None else segments[:star]
-    heads = [glob_matcher("/".join(fixed[: n + 1])) for n in range(len(fixed))]
-    dots_later = star is not None and any(s.startswith(".") for s in segments[star + 1 :])
-
-    def descend(folder: str) -> bool:
-        parts = folder.split("/")
-        if star is None and len(parts) >= len(segments):
-            return False
-        depth = min(len(parts), len(fixed))
-        if depth and not heads[depth - 1]("/".join(parts[:depth])):
-            return False
-        inside = parts[len(fixed) :]
-        return dots_later or not any(p.startswith(".") for p in inside)
-
-    return descend
 
 
 #: How UrlReaders finds this reader (Backstage reader order 100).

@@ -14,6 +14,7 @@ from scmreader.integrations.bitbucket_cloud import (
     INTEGRATION,
     BitbucketCloudIntegration,
     BitbucketCloudIntegrationConfig,
+    entry_warnings,
     get_bitbucket_cloud_default_branch_url,
     get_bitbucket_cloud_download_url,
     get_bitbucket_cloud_file_fetch_url,
@@ -81,6 +82,26 @@ def test_incomplete_credentials_are_rejected(data: dict[str, Any], key: str, mes
 )
 def test_valid_credential_combinations(data: dict[str, Any]) -> None:
     read(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "warned"),
+    [
+        ({"username": "robot@acme.example", "token": "ATATT3xF0"}, "apiToken", False),
+        ({"username": "robot", "token": "ATATT3xF0"}, "apiToken", True),  # 401 on Bitbucket
+        ({"username": "robot", "appPassword": "app-pw-1"}, "appPassword", False),
+        ({"token": "ATCTT3xFfGN0"}, "accessToken", False),
+        ({"clientId": "key", "clientSecret": "sec", "token": "t0"}, "oauth", False),
+        ({}, None, False),
+    ],
+)
+def test_credential_kinds_and_the_email_warning(
+    data: dict[str, Any], kind: str | None, warned: bool
+) -> None:
+    assert read(data).credential_kind == kind
+    warnings = entry_warnings(Config(data))
+    assert [key for key, _ in warnings] == (["username"] if warned else [])
+    assert all("email" in message and "ATATT" not in message for _, message in warnings)
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,8 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
                 },
                 {"clientId": "system-assigned"},
             ],
-        }
+        },
+        {"host": "tfs.example.com", "apiVersion": "4.1"},  # TFS 2018
     ],
     "bitbucketCloud": [
         {

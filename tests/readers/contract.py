@@ -6,6 +6,11 @@ serves a repository holding :data:`CONTRACT_FILES` on branch ``main``, and funct
 build the provider's browse URLs. The suite then checks read_url, read_tree (root,
 sub-folder, filter, dir, once-only), search (glob, exact, miss), not-modified for all three
 without downloading, not-found, and that credentials only reach the origins that own them.
+
+Git hosts also pass :class:`GitHostContract`: refs with ``/`` (branch ``feature/x`` of
+:data:`CONTRACT_BRANCHES`), an etag on read_url whatever the host sends, listings over
+several pages (the fake's small-page switch), an empty repository, and 429 answers with a
+short ``Retry-After`` that are waited out instead of failing (gitlab.com's archive limit).
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ CONTRACT_FILES: dict[str, str] = {
     ".github/workflows/ci.yaml": "on: push\n",
 }
 REPO = "acme/widgets"
+#: Branches the git-host fixtures add next to ``main`` (names with ``/``).
+CONTRACT_BRANCHES: dict[str, dict[str, str]] = {
+    "feature/x": {"docs/index.md": "# Feature\n"},
+}
+#: An empty repository (no commit) the git-host fixtures add.
+EMPTY_REPO = "acme/empty"
 
 
 @dataclass
@@ -38,16 +49,19 @@ class ContractEnv:
     readers: UrlReaders
     #: Hosts whose requests the suite inspects (the API host first).
     hosts: list[FakeScmHost]
-    #: Browse URL of a file at ``main``.
-    file_url: Callable[[str], str]
-    #: Browse URL of a folder at ``main`` ("" for the repository root).
-    tree_url: Callable[[str], str]
+    #: Browse URL of a file (at ``main`` of :data:`REPO` unless told otherwise:
+    #: ``file_url(path, ref=..., repo=...)`` for git hosts).
+    file_url: Callable[..., str]
+    #: Browse URL of a folder ("" for the repository root), like ``file_url``.
+    tree_url: Callable[..., str]
     #: Regex (re.search on the request path) that matches archive downloads.
     archive_path: str
     #: ``host:port`` values allowed to receive credential headers.
     credential_hosts: set[str] = field(default_factory=set)
     #: Whether read_url supports etags (every reader here does; Backstage's Gerrit does not).
     read_url_etag: bool = True
+    #: Git hosts: make the fake's listings ``n`` entries a page (its small-page switch).
+    page_size: Callable[[int], None] | None = None
 
     def requests(self) -> list[tuple[str, str, frozenset[str]]]:
         """(Host header, path, auth header names) of every request all hosts received."""
@@ -178,3 +192,54 @@ class ReaderContract:
         authed = {host for host, _, auth in contract.requests() if auth}
         assert authed, "the contract config must carry credentials"
         assert authed <= contract.credential_hosts
+
+
+class GitHostContract(ReaderContract):
+    """What every git-host reader passes on top of :class:`ReaderContract`; the fixture
+    adds :data:`CONTRACT_BRANCHES` to :data:`REPO` and the empty :data:`EMPTY_REPO`."""
+
+    def test_branch_with_slash_in_every_call(self, contract: ContractEnv) -> None:
+        ref = "feature/x"
+        read = contract.readers.read_url(contract.file_url("docs/index.md", ref=ref))
+        assert read.buffer() == b"# Feature\n"
+        tree = contract.readers.read_tree(contract.tree_url("docs", ref=ref))
+        assert {f.path: f.content() for f in tree.files()}["index.md"] == b"# Feature\n"
+        found = contract.readers.search(contract.file_url("docs/*.md", ref=ref))
+        assert [(f.url, f.content()) for f in found.files] == [
+            (contract.file_url("docs/index.md", ref=ref), b"# Feature\n")
+        ]
+        assert contract.readers.read(contract.file_url("mkdocs.yml", ref=ref)) == (
+            b"site_name: Test\n"
+        )
+
+    def test_read_url_etag_changes_with_the_file(self, contract: ContractEnv) -> None:
+        main = contract.readers.read_url(contract.file_url("docs/index.md"))
+        feature = contract.readers.read_url(contract.file_url("docs/index.md", ref="feature/x"))
+        assert main.etag and feature.etag and main.etag != feature.etag
+        with pytest.raises(NotModifiedError):
+            contract.readers.read_url(contract.file_url("docs/index.md"), etag=main.etag)
+        again = contract.readers.read_url(contract.file_url("docs/index.md"), etag=feature.etag)
+        assert again.buffer() == b"# Test\n"
+
+    def test_search_over_several_pages(self, contract: ContractEnv) -> None:
+        if contract.page_size is not None:  # hosts that list everything at once have none
+            contract.page_size(2)
+        found = contract.readers.search(contract.file_url("**/*"))
+        paths = {f.url: f.content().decode() for f in found.files}
+        assert paths == {
+            contract.file_url(p): c for p, c in CONTRACT_FILES.items() if "/." not in f"/{p}"
+        }
+
+    def test_empty_repository_is_not_found(self, contract: ContractEnv) -> None:
+        with pytest.raises(NotFoundError):
+            contract.readers.read_tree(contract.tree_url("", repo=EMPTY_REPO))
+        with pytest.raises(NotFoundError):
+            contract.readers.read_url(contract.file_url("README.md", repo=EMPTY_REPO))
+
+    def test_rate_limited_answers_are_waited_out(self, contract: ContractEnv) -> None:
+        host = contract.hosts[0]
+        headers = {"Retry-After": "1"}
+        host.faults.status(contract.archive_path, 429, headers=headers, times=2)
+        tree = contract.readers.read_tree(contract.tree_url(""))
+        assert len(list(tree.files())) == len(CONTRACT_FILES)
+        assert host.faults.remaining() == 0

@@ -4,7 +4,14 @@ Basic credentials, so the credential check is meaningful: anonymous callers get 
 from __future__ import annotations
 
 import pytest
-from contract import CONTRACT_FILES, REPO, ContractEnv, ReaderContract
+from contract import (
+    CONTRACT_BRANCHES,
+    CONTRACT_FILES,
+    EMPTY_REPO,
+    REPO,
+    ContractEnv,
+    GitHostContract,
+)
 
 from scmreader.errors import AuthenticationError
 from scmreader.http import HttpClient
@@ -14,14 +21,14 @@ from scmreader.testing.routes import bitbucket_server as bbs
 
 USER = "robot"
 PASSWORD = "BBDC-contractPasswordForTests01"
-PROJECT, SLUG = REPO.upper().split("/")[0], REPO.split("/")[1]
 
 
-class TestBitbucketServerContract(ReaderContract):
+class TestBitbucketServerContract(GitHostContract):
     @pytest.fixture
     def contract(self, fake_scm_host: FakeScmHost) -> ContractEnv:
         host = fake_scm_host
-        host.add_repo(REPO, CONTRACT_FILES)
+        host.add_repo(REPO, CONTRACT_FILES, branches=CONTRACT_BRANCHES)
+        host.add_repo(EMPTY_REPO, {})
         state = bbs.bitbucket_server(host)
         state.add_user(USER, PASSWORD)
         state.make_private(REPO)
@@ -29,14 +36,20 @@ class TestBitbucketServerContract(ReaderContract):
         readers = UrlReaders.default(
             {"integrations": {"bitbucketServer": [entry]}}, http=HttpClient(sleep=lambda _: None)
         )
-        base = f"{host.base_url}/projects/{PROJECT}/repos/{SLUG}/browse"
+
+        def browse(path: str, ref: str = "main", repo: str = REPO) -> str:
+            project, slug = repo.split("/")
+            base = f"{host.base_url}/projects/{project.upper()}/repos/{slug}/browse"
+            return f"{base}/{path}".rstrip("/") + f"?at=refs/heads/{ref}"
+
         return ContractEnv(
             readers=readers,
             hosts=[host],
-            file_url=lambda path: f"{base}/{path}?at=refs/heads/main",
-            tree_url=lambda path: f"{base}/{path}".rstrip("/") + "?at=refs/heads/main",
+            file_url=browse,
+            tree_url=browse,
             archive_path=r"/archive$",
             credential_hosts={host.host},
+            page_size=lambda n: setattr(state, "max_limit", n),
         )
 
     def test_private_repository_needs_the_credentials(
@@ -50,3 +63,12 @@ class TestBitbucketServerContract(ReaderContract):
             anonymous.read_url(contract.file_url("mkdocs.yml"))
         with pytest.raises(AuthenticationError):
             anonymous.read_tree(contract.tree_url(""))
+
+    def test_empty_repository_without_a_ref_is_not_found(
+        self, contract: ContractEnv, fake_scm_host: FakeScmHost
+    ) -> None:
+        from scmreader.errors import NotFoundError
+
+        url = contract.tree_url("", repo=EMPTY_REPO).split("?")[0]
+        with pytest.raises(NotFoundError, match="is empty"):
+            contract.readers.read_tree(url)  # branches/default answers 204 No Content

@@ -4,7 +4,14 @@ the credential check means something (without the token the repository does not 
 from __future__ import annotations
 
 import pytest
-from contract import CONTRACT_FILES, REPO, ContractEnv, ReaderContract
+from contract import (
+    CONTRACT_BRANCHES,
+    CONTRACT_FILES,
+    EMPTY_REPO,
+    REPO,
+    ContractEnv,
+    GitHostContract,
+)
 
 from scmreader.errors import NotFoundError
 from scmreader.http import HttpClient
@@ -22,21 +29,27 @@ def _readers(host: FakeScmHost, **extra: str) -> UrlReaders:
     )
 
 
-class TestGiteaContract(ReaderContract):
+class TestGiteaContract(GitHostContract):
     @pytest.fixture
     def contract(self, fake_scm_host: FakeScmHost) -> ContractEnv:
         host = fake_scm_host
-        host.add_repo(REPO, CONTRACT_FILES)
+        host.add_repo(REPO, CONTRACT_FILES, branches=CONTRACT_BRANCHES)
+        host.add_repo(EMPTY_REPO, {})
         state = gitea_routes.gitea(host)
         state.add_token(TOKEN)
         state.make_private(REPO)
         return ContractEnv(
             readers=_readers(host, password=TOKEN),
             hosts=[host],
-            file_url=lambda path: f"{host.base_url}/{REPO}/src/branch/main/{path}",
-            tree_url=lambda path: f"{host.base_url}/{REPO}/src/branch/main/{path}".rstrip("/"),
+            file_url=lambda path, ref="main", repo=REPO: (
+                f"{host.base_url}/{repo}/src/branch/{ref}/{path}"
+            ),
+            tree_url=lambda path, ref="main", repo=REPO: (
+                f"{host.base_url}/{repo}/src/branch/{ref}/{path}".rstrip("/")
+            ),
             archive_path=r"/archive/",
             credential_hosts={host.host},
+            page_size=lambda n: setattr(state, "trees_per_page", n),
         )
 
     def test_private_repository_is_invisible_without_the_token(

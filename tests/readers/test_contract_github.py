@@ -4,7 +4,14 @@ origin on another host name, which must never see the token)."""
 from __future__ import annotations
 
 import pytest
-from contract import CONTRACT_FILES, REPO, ContractEnv, ReaderContract
+from contract import (
+    CONTRACT_BRANCHES,
+    CONTRACT_FILES,
+    EMPTY_REPO,
+    REPO,
+    ContractEnv,
+    GitHostContract,
+)
 
 from scmreader.http import HttpClient
 from scmreader.readers import UrlReaders
@@ -14,12 +21,13 @@ from scmreader.testing.routes import github as github_routes
 TOKEN = "ghp_contractTokenForTests0001"
 
 
-class TestGithubContract(ReaderContract):
+class TestGithubContract(GitHostContract):
     @pytest.fixture
     def contract(self, fake_scm_host: FakeScmHost) -> ContractEnv:
         host = fake_scm_host
         host.enable("github")
-        host.add_repo(REPO, CONTRACT_FILES)
+        host.add_repo(REPO, CONTRACT_FILES, branches=CONTRACT_BRANCHES)
+        host.add_repo(EMPTY_REPO, {})
         state = github_routes.github(host)
         state.add_token(TOKEN)
         state.make_private(REPO)
@@ -31,10 +39,15 @@ class TestGithubContract(ReaderContract):
         return ContractEnv(
             readers=readers,
             hosts=[host],
-            file_url=lambda path: f"{host.base_url}/{REPO}/blob/main/{path}",
-            tree_url=lambda path: f"{host.base_url}/{REPO}/tree/main/{path}".rstrip("/"),
+            file_url=lambda path, ref="main", repo=REPO: (
+                f"{host.base_url}/{repo}/blob/{ref}/{path}"
+            ),
+            tree_url=lambda path, ref="main", repo=REPO: (
+                f"{host.base_url}/{repo}/tree/{ref}/{path}".rstrip("/")
+            ),
             archive_path=r"tarball|_codeload",
             credential_hosts={host.host},
+            page_size=lambda n: setattr(state, "tree_limit", n),
         )
 
     def test_signed_archive_link_never_reaches_the_logs(

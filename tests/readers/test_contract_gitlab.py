@@ -4,7 +4,14 @@ credential check is meaningful: without the token the project does not exist).""
 from __future__ import annotations
 
 import pytest
-from contract import CONTRACT_FILES, REPO, ContractEnv, ReaderContract
+from contract import (
+    CONTRACT_BRANCHES,
+    CONTRACT_FILES,
+    EMPTY_REPO,
+    REPO,
+    ContractEnv,
+    GitHostContract,
+)
 
 from scmreader.http import HttpClient
 from scmreader.readers import UrlReaders
@@ -14,12 +21,13 @@ from scmreader.testing.routes import gitlab as gitlab_routes
 TOKEN = "glpat-contractTokenForTests01"
 
 
-class TestGitlabContract(ReaderContract):
+class TestGitlabContract(GitHostContract):
     @pytest.fixture
     def contract(self, fake_scm_host: FakeScmHost) -> ContractEnv:
         host = fake_scm_host
         host.enable("gitlab")
-        host.add_repo(REPO, CONTRACT_FILES)
+        host.add_repo(REPO, CONTRACT_FILES, branches=CONTRACT_BRANCHES)
+        host.add_repo(EMPTY_REPO, {})
         state = gitlab_routes.gitlab(host)
         state.add_token(TOKEN)
         state.make_private(REPO)
@@ -30,10 +38,15 @@ class TestGitlabContract(ReaderContract):
         return ContractEnv(
             readers=readers,
             hosts=[host],
-            file_url=lambda path: f"{host.base_url}/{REPO}/-/blob/main/{path}",
-            tree_url=lambda path: f"{host.base_url}/{REPO}/-/tree/main/{path}".rstrip("/"),
+            file_url=lambda path, ref="main", repo=REPO: (
+                f"{host.base_url}/{repo}/-/blob/{ref}/{path}"
+            ),
+            tree_url=lambda path, ref="main", repo=REPO: (
+                f"{host.base_url}/{repo}/-/tree/{ref}/{path}".rstrip("/")
+            ),
             archive_path=r"/repository/archive",
             credential_hosts={host.host},
+            page_size=lambda n: setattr(state, "max_per_page", n),
         )
 
     def test_private_project_is_invisible_without_the_token(

@@ -1,7 +1,8 @@
 """GiteaUrlReader end to end through FakeScmHost's Gitea emulation (urlreader spec §2.8).
 
 Request counts asserted here: read_url = 1 (contents API; +1 per ``[]`` answer retried;
-+1 raw download for a file above the inline limit); read_tree = 2 (commit lookup,
++1 raw download for a file above the inline limit; with an etag the parent folder listing
+comes first, and is all an unchanged file costs); read_tree = 2 (commit lookup,
 archive) and 1 when unchanged (+1 branch lookup on Gitea < 1.17); search = 2 (commit
 lookup, one tree page per 1000 entries) + 1 per file content read, and 1 when unchanged.
 """
@@ -151,7 +152,12 @@ def test_read_url_missing_file_branch_and_folder_are_not_found(
     for rest in ("branch/main/nope.md", "branch/nope/mkdocs.yml", "branch/main/docs"):
         with pytest.raises(NotFoundError):
             readers.read_url(web(host, rest))
-    assert len(host.requests) == 3
+    # a 404 lists the refs starting with the first segment once (names with "/"), cached
+    assert [r.path.rsplit("/", 1)[-1] for r in host.requests] == [
+        *("nope.md", "branches", "tags"),
+        *("mkdocs.yml", "branches", "tags"),
+        "docs",
+    ]
 
 
 def test_read_url_etag_is_the_blob_id_and_not_modified(

@@ -19,7 +19,7 @@ import responses
 from scmreader.errors import NotFoundError, NotModifiedError, RateLimitedError
 from scmreader.http import HttpClient
 from scmreader.readers import UrlReaders
-from scmreader.readers.github import _longest_ref
+from scmreader.readers._git import longest_ref as _longest_ref
 from scmreader.testing import FakeScmHost
 from scmreader.testing.routes.github import github, integration_config
 from scmreader.urls import glob_matcher
@@ -141,8 +141,8 @@ def test_search_via_the_repository_listing(
 ) -> None:
     commit(api)
     api.get(f"{API}/git/trees/{SHA}?recursive=true", json=payload("tree-recursive.json"))
-    api.get(f"{API}/git/blobs/{MKDOCS}", json=payload("blob-mkdocs.json"))
-    api.get(f"{API}/git/blobs/{INDEX}", json=payload("blob-index.json"))
+    api.get(f"{API}/contents/mkdocs.yml?ref={SHA}", body=b"site_name: Test\n")
+    api.get(f"{API}/contents/docs/index.md?ref={SHA}", body=b"# Test\n")
     result = readers.search(f"https://github.com/backstage/mock/tree/main/{pattern}")
     assert result.etag == SHA
     base = "https://github.com/backstage/mock/tree/main/"
@@ -159,7 +159,7 @@ def test_truncated_listing_walks_the_static_prefix(
     api.get(f"{API}/git/trees/{SHA}?recursive=true", json=payload("tree-truncated.json"))
     api.get(f"{API}/git/trees/{TREE}", json=payload("tree-root.json"))
     api.get(f"{API}/git/trees/{DOCS}?recursive=true", json=payload("tree-docs.json"))
-    api.get(f"{API}/git/blobs/{INDEX}", json=payload("blob-index.json"))
+    api.get(f"{API}/contents/docs/index.md?ref={SHA}", body=b"# Test\n")
     result = readers.search("https://github.com/backstage/mock/tree/main/docs/*.md")
     assert [(f.url, f.content()) for f in result.files] == [
         ("https://github.com/backstage/mock/tree/main/docs/index.md", b"# Test\n")

@@ -327,7 +327,8 @@ def test_search_reads_contents_lazily(host: FakeScmHost, readers: UrlReaders) ->
         f"GET /api/v3/repos/octo/docs/git/trees/{sha}?recursive=true",
     ]
     assert result.files[0].content() == b"kind: Component\n"
-    assert len(host.requests_to("/git/blobs/")) == 1
+    [content] = host.requests_to("/contents/")
+    assert content.query == {"ref": sha}  # pinned to the listed commit
 
 
 def test_search_on_a_slash_branch(host: FakeScmHost, readers: UrlReaders) -> None:

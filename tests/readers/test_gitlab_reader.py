@@ -1,7 +1,8 @@
 """GitlabUrlReader end to end through FakeScmHost's GitLab emulation (urlreader spec §2.2).
 
 Request counts asserted here (one project, branch in the URL):
-read_url = 1 request; read_tree = 2 (commits lookup, archive) and 1 when unchanged (+1
+read_url = 1 request (+1 metadata HEAD first when an etag is given, and that one alone when
+the file is unchanged); read_tree = 2 (commits lookup, archive) and 1 when unchanged (+1
 project lookup when the URL names no branch); search = 2 (commits lookup, one tree page
 per 100 entries) + 1 per file content read, and 1 when unchanged.
 """
@@ -143,23 +144,26 @@ def test_read_url_returns_etag_and_last_modified(host: FakeScmHost, readers: Url
     repo = host.repo(PROJECT)
     entry = repo.entry("main", "docs/index.md")
     assert entry is not None
-    assert response.etag == f'"{entry.sha}"'
-    last = repo.commit_info(repo.last_commit("main", "docs/index.md"))
-    assert response.last_modified_at == last.committed_at
+    assert response.etag == entry.sha  # X-Gitlab-Blob-Id: GitLab's raw files carry no ETag
+    assert response.last_modified_at is None  # nor a date
 
 
 def test_read_url_not_modified_by_etag_and_by_date(host: FakeScmHost, readers: UrlReaders) -> None:
     url = web(host, "-/blob/main/catalog-info.yaml")
     first = readers.read_url(url)
-    assert first.etag and first.last_modified_at
+    assert first.etag
+    host.clear_requests()
     with pytest.raises(NotModifiedError):
         readers.read_url(url, etag=first.etag)
-    assert host.requests[-1].headers["If-None-Match"] == first.etag
+    [head] = host.requests  # the metadata HEAD only, no content
+    assert head.method == "HEAD" and not head.path.endswith("/raw")
+    repo = host.repo(PROJECT)
+    changed = repo.commit_info(repo.last_commit("main", "catalog-info.yaml")).committed_at
     with pytest.raises(NotModifiedError):
-        readers.read_url(url, last_modified_after=first.last_modified_at + timedelta(seconds=1))
-    assert "If-Modified-Since" in host.requests[-1].headers
-    older = first.last_modified_at - timedelta(days=1)
-    assert readers.read_url(url, last_modified_after=older).buffer() == b"kind: Component\n"
+        readers.read_url(url, last_modified_after=changed + timedelta(seconds=1))
+    again = readers.read_url(url, last_modified_after=changed - timedelta(days=1))
+    assert again.buffer() == b"kind: Component\n"
+    assert again.last_modified_at == changed
 
 
 @pytest.mark.parametrize(
@@ -311,18 +315,18 @@ def test_read_tree_outdated_etag_reads(host: FakeScmHost, readers: UrlReaders) -
     assert len(list(tree.files())) == len(FILES)
 
 
-def test_read_tree_without_listed_commits_has_an_empty_etag(
+def test_read_tree_of_a_ref_without_commits_is_not_found(
     host: FakeScmHost, readers: UrlReaders
 ) -> None:
+    # GitLab lists no commits for an unknown ref_name (200 and []), for the path and the root
     host.route(
         "GET",
         r"/api/v4/projects/[^/]+/repository/commits",
         lambda request: FakeResponse.json([]),
     )
-    tree = readers.read_tree(web(host, "-/tree/main/docs"))
-    assert tree.etag == ""
-    assert {f.path for f in tree.files()} == {"index.md", "guide/catalog-info.yaml"}
-    assert host.requests[-1].query == {"sha": "main", "path": "docs"}
+    with pytest.raises(NotFoundError, match="no 'docs' on 'main'"):
+        readers.read_tree(web(host, "-/tree/main/docs"))
+    assert host.requests_to("/repository/archive") == []
 
 
 # --- search --------------------------------------------------------------------------
@@ -390,6 +394,43 @@ def test_search_pages_through_large_trees(fake_scm_host: FakeScmHost) -> None:
     pages = host.requests_to("/repository/tree")
     assert len(pages) == 3
     assert "page_token" in pages[1].query
+
+
+@pytest.mark.parametrize(
+    "external",
+    [
+        "https://gitlab.example.com",  # TLS proxy in front, another name
+        "http://gitlab.internal:8080",  # internal name and port
+    ],
+)
+def test_page_links_on_the_external_url_are_rebased(
+    fake_scm_host: FakeScmHost, external: str
+) -> None:
+    host = fake_scm_host
+    host.enable("gitlab")
+    host.add_repo("big/repo", {f"items/f{i:03}.yaml": f"n: {i}\n" for i in range(7)})
+    state = gitlab(host)
+    state.external_url = external
+    state.max_per_page = 3
+    result = make_readers(host).search(f"{host.base_url}/big/repo/-/blob/main/items/*.yaml")
+    assert len(result.files) == 7
+    assert len(host.requests_to("/repository/tree")) == 3  # every page came to this host
+
+
+def test_page_link_outside_the_api_is_refused(fake_scm_host: FakeScmHost) -> None:
+    from scmreader.errors import UpstreamError
+
+    host = fake_scm_host
+    host.enable("gitlab")
+    host.add_repo("big/repo", {f"items/f{i:03}.yaml": f"n: {i}\n" for i in range(3)})
+    link = f'<{host.base_url}/elsewhere/tree?page=2>; rel="next"'
+    host.route(
+        "GET",
+        r"/api/v4/projects/[^/]+/repository/tree",
+        lambda request: FakeResponse.json([], headers=[("Link", link)]),
+    )
+    with pytest.raises(UpstreamError, match="outside the API"):
+        make_readers(host).search(f"{host.base_url}/big/repo/-/blob/main/items/*.yaml")
 
 
 def test_search_follows_offset_pagination_too(fake_scm_host: FakeScmHost) -> None:

@@ -16,7 +16,7 @@ from scmreader.errors import (
     UpstreamError,
 )
 from scmreader.readers import UrlReaders
-from scmreader.readers.harness import _folder_filter
+from scmreader.readers._git import folder_may_match as _folder_filter
 from scmreader.testing import FakeRequest, FakeResponse, FakeScmHost, FakeScmHostFactory
 from scmreader.testing.routes import harness as hr
 

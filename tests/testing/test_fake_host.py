@@ -309,3 +309,23 @@ def test_enable_unknown_and_custom_providers(
 def test_invalid_route_pattern(fake_scm_host: FakeScmHost) -> None:
     with pytest.raises(FakeHostError, match="invalid route pattern"):
         fake_scm_host.route("GET", r"/(", lambda r: None)
+
+
+@pytest.mark.parametrize("retry_after", [None, 61])
+def test_github_secondary_rate_limit_switch(
+    fake_scm_host: FakeScmHost, retry_after: int | None
+) -> None:
+    """The fake answers as GitHub documents a secondary limit: 403, the body saying so,
+    remaining requests left in the primary limit, retry-after only when GitHub sends it."""
+    import requests
+
+    from scmreader.testing.routes.github import github
+
+    fake_scm_host.add_repo("octo/docs", {"a.md": "a\n"})
+    github(fake_scm_host).trip_secondary_limit(2, retry_after=retry_after)
+    url = f"{fake_scm_host.base_url}/api/v3/repos/octo/docs"
+    answers = [requests.get(url, timeout=10) for _ in range(3)]
+    assert [a.status_code for a in answers] == [403, 403, 200]
+    assert "secondary rate limit" in answers[0].json()["message"]
+    assert int(answers[0].headers["x-ratelimit-remaining"]) > 0
+    assert answers[0].headers.get("retry-after") == (None if retry_after is None else "61")

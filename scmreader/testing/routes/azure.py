@@ -18,6 +18,8 @@ or ``{org}/{repo}`` when project and repository share their name. Endpoints:
 - ``GET .../commits?searchCriteria.itemVersion.version=&searchCriteria.$top=``: newest
   first, ``{"count", "value": [{"commitId", "author", "committer", "comment",
   "changeCounts", "url", "remoteUrl"}]}``;
+- any API request whose ``api-version`` is newer than :attr:`AzureState.max_api_version`
+  (a server's): ``400`` ``VssVersionOutOfRangeException`` naming the latest it supports;
 - ``POST /{tenant}/oauth2/v2.0/token``: Azure AD client credentials (clients registered
   with :meth:`AzureState.add_client`); serve it as ``login.microsoftonline.com`` through
   :func:`http_client`.
@@ -76,6 +78,9 @@ class AzureState:
     clients: dict[tuple[str, str], str] = field(default_factory=dict)
     bearer_tokens: set[str] = field(default_factory=set)
     token_lifetime: int = 3599
+    #: Play Azure DevOps Server 2019 ("5.0") or TFS 2018 ("4.1"): a newer ``api-version``
+    #: gets 400 VssVersionOutOfRangeException naming this one. None: every version works.
+    max_api_version: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def add_pat(self, organization: str, pat: str) -> None:
@@ -100,7 +105,9 @@ def install(host: FakeScmHost, *, token_lifetime: int = 3599) -> None:
     """Register the Azure DevOps routes on ``host`` (see the module docstring)."""
     state = AzureState(token_lifetime=token_lifetime)
     host.state[NAME] = state
+    # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/items
     host.route("GET", f"{_API}/items", _api(host, state, _items))
+    # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/commits/get-commits
     host.route("GET", f"{_API}/commits", _api(host, state, _commits))
     host.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda r: _token(state, r))
 
@@ -139,6 +146,34 @@ def http_client(host: FakeScmHost, names: Iterable[str], **kwargs: Any) -> HttpC
 
 
 # --- answers -------------------------------------------------------------------------
+
+
+def _version_out_of_range(state: AzureState, asked: str) -> FakeResponse | None:
+    """Servers refuse versions newer than theirs and name the latest they support
+    (https://learn.microsoft.com/en-us/rest/api/azure/devops/#api-and-tfs-version-mapping)."""
+    latest = state.max_api_version
+    number = asked.split("-")[0]
+    if latest is None or not number:
+        return None
+    if tuple(map(int, number.split("."))) <= tuple(map(int, latest.split("."))):
+        return None
+    message = (
+        f"The requested REST API version of {asked} is out of range for this server. The "
+        f"latest REST API version this server supports is {latest}."
+    )
+    return FakeResponse.json(
+        {
+            "$id": "1",
+            "innerException": None,
+            "message": message,
+            "typeName": "Microsoft.VisualStudio.Services.WebApi.VssVersionOutOfRangeException,"
+            " Microsoft.VisualStudio.Services.WebApi",
+            "typeKey": "VssVersionOutOfRangeException",
+            "errorCode": 0,
+            "eventId": 3000,
+        },
+        400,
+    )
 
 
 def _error(status: int, code: str, message: str, type_key: str) -> FakeResponse:
@@ -219,6 +254,9 @@ def _api(
     handler: Callable[[FakeRequest, _Target], FakeResponse],
 ) -> Callable[[FakeRequest], FakeResponse]:
     def wrapped(request: FakeRequest) -> FakeResponse:
+        refused = _version_out_of_range(state, request.query.get("api-version", ""))
+        if refused is not None:
+            return refused
         organization, target = _locate(host, request)
         valid = _credential(state, request, organization)
         with state._lock:

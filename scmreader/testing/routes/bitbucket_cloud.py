@@ -12,6 +12,9 @@ host is reached normally:
   ``.../src/{rev}/{path}`` (a file's raw body with ``ETag``/``Last-Modified`` and 304s;
   a folder, or any path ending in ``/``, as a paginated listing of ``commit_file`` /
   ``commit_directory`` entries, recursive with ``max_depth``);
+- ``.../refs/branches|tags?q=name = "x"`` (or ``name ~ "x"``): refs with their target
+  commit; the one place that takes names with ``/``
+  (https://developer.atlassian.com/cloud/bitbucket/rest/api-group-refs/);
 - archives at ``/{w}/{r}/get/{rev}.tar.gz`` with the top folder ``{w}-{r}-{sha[:12]}``;
 - OAuth client credentials at ``POST /site/oauth2/access_token``.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -63,6 +67,8 @@ class BitbucketCloudState:
     token_ttl: int = 7200
     #: When set, archive downloads answer 302 to this base URL (say another host).
     archive_redirect: str | None = None
+    #: Serve at most this many values a page whatever ``pagelen`` asks (tests of paging).
+    page_cap: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_user(self, username: str, password: str) -> None:
@@ -127,10 +133,15 @@ def install(
     def add(method: str, pattern: str, handler: Callable[..., FakeResponse]) -> None:
         host.route(method, pattern, lambda request: handler(host, state, request))
 
+    # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/
     add("GET", repo, _guarded(_get_repo))
+    # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-commits/
     add("GET", f"{repo}/commits/(?P<rev>[^/]+)", _guarded(_get_commits))
+    add("GET", f"{repo}/refs/(?P<kind>branches|tags)", _guarded(_list_refs))
+    # https://developer.atlassian.com/cloud/bitbucket/rest/api-group-source/
     add("GET", f"{repo}/src/(?P<rev>[^/]+)(?P<path>/.*)?", _guarded(_get_src))
     add("GET", rf"/{_W}/{_R}/get/(?P<rev>[^/]+)\.tar\.gz", _guarded(_get_archive))
+    # https://developer.atlassian.com/cloud/bitbucket/oauth-2/
     add("POST", "/site/oauth2/access_token", _token)
 
 
@@ -248,7 +259,10 @@ def _page(request: FakeRequest) -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else 1
 
 
-def _paginated(request: FakeRequest, items: list[Any], size: int) -> dict[str, Any]:
+def _paginated(
+    state: BitbucketCloudState, request: FakeRequest, items: list[Any], size: int
+) -> dict[str, Any]:
+    size = min(size, state.page_cap or size)
     page = _page(request)
     body: dict[str, Any] = {
         "pagelen": size,
@@ -293,7 +307,34 @@ def _get_commits(
             }
         )
         current = info.parents[0] if info.parents else None
-    return FakeResponse.json(_paginated(request, chain, size))
+    return FakeResponse.json(_paginated(state, request, chain, size))
+
+
+def _list_refs(
+    host: FakeScmHost, state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo
+) -> FakeResponse:
+    """``refs/branches|tags?q=name = "x"`` (exact) or ``name ~ "x"`` (contains), paged;
+    names with ``/`` work here, unlike ``src/`` and ``commits/`` (BCLOUD-14674)."""
+    size = _pagelen(request, 10, 100)
+    if isinstance(size, FakeResponse):
+        return size
+    refs = repo.branches() if request.params["kind"] == "branches" else repo.tags()
+    match = re.fullmatch(r'\s*name\s*(=|~)\s*"((?:[^"\\]|\\.)*)"\s*', request.query.get("q", ""))
+    names = sorted(refs)
+    if match:
+        wanted = re.sub(r"\\(.)", r"\1", match.group(2))
+        names = [n for n in names if (n == wanted if match.group(1) == "=" else wanted in n)]
+    elif request.query.get("q"):
+        return _error(400, "Invalid query")
+    items = [
+        {
+            "type": "branch" if request.params["kind"] == "branches" else "tag",
+            "name": n,
+            "target": {"type": "commit", "hash": refs[n]},
+        }
+        for n in names
+    ]
+    return FakeResponse.json(_paginated(state, request, items, size))
 
 
 def _get_src(
@@ -314,7 +355,7 @@ def _get_src(
     if entry.type == "tree" or raw_path.endswith("/"):
         if entry.type != "tree":
             return _error(404, f"No such file or directory: {path}")
-        return _listing(request, repo, sha, path)
+        return _listing(state, request, repo, sha, path)
     content = repo.blob(sha, path)
     etag = f'"{hashlib.sha1(content, usedforsecurity=False).hexdigest()}"'
     modified = format_datetime(repo.commit_info(repo.last_commit(sha, path)).committed_at, True)
@@ -338,7 +379,9 @@ def _not_since(request: FakeRequest, modified: str) -> bool:
         return False
 
 
-def _listing(request: FakeRequest, repo: FakeRepo, sha: str, path: str) -> FakeResponse:
+def _listing(
+    state: BitbucketCloudState, request: FakeRequest, repo: FakeRepo, sha: str, path: str
+) -> FakeResponse:
     size = _pagelen(request, 10, 100)
     if isinstance(size, FakeResponse):
         return size
@@ -368,7 +411,7 @@ def _listing(request: FakeRequest, repo: FakeRepo, sha: str, path: str) -> FakeR
             if e.mode == "120000":
                 item["attributes"] = ["link"]
         items.append(item)
-    return FakeResponse.json(_paginated(request, items, size))
+    return FakeResponse.json(_paginated(state, request, items, size))
 
 
 def _get_archive(

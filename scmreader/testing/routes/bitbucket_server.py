@@ -4,14 +4,20 @@ A repository ``acme/widgets`` is project ``acme`` (any case: ``ACME``), reposito
 ``widgets``. Everything lives under ``/rest/api/1.0/projects/{key}/repos/{slug}``;
 configure a reader with :func:`integration_config`. Endpoints and their answer shapes:
 
-- ``/raw/{path}?at=``: the file's bytes with ``ETag`` and ``Last-Modified`` (304 on
-  ``If-None-Match`` / ``If-Modified-Since``); ``at`` may be ``refs/heads/x``, ``x``, a
+- ``/raw/{path}?at=``: the file's bytes with ``Last-Modified`` (304 on
+  ``If-Modified-Since``) and no ``ETag``: whether Bitbucket sends one is not documented,
+  so the fake does not offer one to depend on; ``at`` may be ``refs/heads/x``, ``x``, a
   tag or a commit id, empty for the default branch;
+- ``/commits?path=&until=&start=&limit=``: paged commits (newest first) reachable from
+  ``until`` that changed ``path``, as ``{id, displayId, authorTimestamp,
+  committerTimestamp, parents}``
+  (https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/);
 - ``/branches?filterText=&start=&limit=`` and ``/tags?...``: paged lists
   (``size, limit, isLastPage, start, nextPageStart, values``) of refs
   ``{id, displayId, type, latestCommit, latestChangeset, isDefault}``, sorted by name,
   ``filterText`` a case-insensitive substring of ``displayId``;
-- ``/branches/default``: the default branch as a full branch (every version);
+- ``/branches/default``: the default branch as a full branch (every version); ``204 No
+  Content`` on an empty repository;
 - ``/default-branch``: the default branch as a minimal ref ``{id, displayId, type}``
   (Bitbucket 7.5+; 404 when installed with ``legacy=True``, like a 5.x server);
 - ``/files[/{path}]?at=&start=&limit=``: paged file paths below ``path``, relative to it;
@@ -117,12 +123,18 @@ def install(
     ) -> None:
         host.route("GET", pattern, _guarded(host, state, handler))
 
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (raw)
     add(f"{_REPO}/raw/(?P<path>.+)", _get_raw)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (branches)
     add(f"{_REPO}/branches", _list_refs("BRANCH"))
     add(f"{_REPO}/tags", _list_refs("TAG"))
+    add(f"{_REPO}/commits", _list_commits)
     add(f"{_REPO}/branches/default", _get_default_branch)
+    # Bitbucket 7.5+: api-group-repository (default-branch)
     add(f"{_REPO}/default-branch", _get_default_ref)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (files)
     add(f"{_REPO}/files(?:/(?P<path>.*))?", _list_files)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (archive)
     add(f"{_REPO}/archive", _get_archive)
 
 
@@ -246,19 +258,55 @@ def _get_raw(state: BitbucketServerState, repo: FakeRepo, request: FakeRequest) 
         return _no_path(path, at)
     last = repo.commit_info(repo.last_commit(sha, path)).committed_at
     headers = [
-        ("ETag", f'"{entry.sha}"'),
         ("Last-Modified", format_datetime(last, usegmt=True)),
         ("Content-Type", "text/plain;charset=UTF-8"),
     ]
-    if _not_modified(request, f'"{entry.sha}"', last):
-        return FakeResponse(304, b"", headers[:2])
+    if _not_modified(request, last):
+        return FakeResponse(304, b"", headers[:1])
     return FakeResponse(200, repo.blob_by_sha(entry.sha), headers)
 
 
-def _not_modified(request: FakeRequest, etag: str, last: Any) -> bool:
-    match = request.headers.get("If-None-Match")
-    if match:
-        return etag in {t.strip().removeprefix("W/") for t in match.split(",")}
+def _list_commits(
+    state: BitbucketServerState, repo: FakeRepo, request: FakeRequest
+) -> FakeResponse:
+    until = request.query.get("until", "")
+    sha = repo.resolve_ref(until or None)
+    if sha is None:
+        return _error(
+            404,
+            f"Commit '{until}' does not exist in repository '{repo.name}'.",
+            "commit.NoSuchCommitException",
+        )
+    path = request.query.get("path", "").strip("/")
+    found: list[Any] = []
+    current: str | None = sha
+    while current is not None:
+        info = repo.commit_info(current)
+        parent = info.parents[0] if info.parents else None
+        if not path or _blob_id(repo, current, path) != (
+            _blob_id(repo, parent, path) if parent else None
+        ):
+            stamp = int(info.committed_at.timestamp() * 1000)
+            found.append(
+                {
+                    "id": current,
+                    "displayId": current[:11],
+                    "authorTimestamp": stamp,
+                    "committerTimestamp": stamp,
+                    "message": info.message,
+                    "parents": [{"id": p, "displayId": p[:11]} for p in info.parents],
+                }
+            )
+        current = parent
+    return _page(state, request, found)
+
+
+def _blob_id(repo: FakeRepo, sha: str, path: str) -> str | None:
+    entry = repo.entry(sha, path)
+    return entry.sha if entry is not None else None
+
+
+def _not_modified(request: FakeRequest, last: Any) -> bool:
     since = request.headers.get("If-Modified-Since")
     if not since:
         return False
@@ -334,6 +382,8 @@ def _get_default_branch(
     state: BitbucketServerState, repo: FakeRepo, request: FakeRequest
 ) -> FakeResponse:
     branch = _default(repo)
+    if branch is None and not repo.branches():
+        return FakeResponse(204, b"")  # an empty repository (issue: not a 404)
     return _no_default(repo) if branch is None else FakeResponse.json(branch)
 
 

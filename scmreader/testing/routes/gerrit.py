@@ -8,7 +8,8 @@ anonymous reads.
 
 The answers have the real shapes: JSON starts with the ``)]}'`` guard line, file content
 is base64 text (``text/plain`` with ``X-FYI-Content-Encoding: base64``), tags answer
-``TagInfo`` (``object`` for annotated tags), ``/HEAD`` the branch ref as a JSON string,
+``TagInfo`` (``object`` for annotated tags), ``branches/`` and ``tags/`` list them
+(``?m=`` substring filter), ``/HEAD`` the branch ref as a JSON string,
 ``+archive/{rev}[/{path}].tar.gz`` a tar.gz without a top folder (400 when the path is not
 a folder), and ``+/{rev}/{path}?format=JSON[&recursive=1][&long=1]`` Gitiles' tree JSON
 (``+/{rev}`` without a trailing slash is the commit).
@@ -85,7 +86,9 @@ def install(
     a = r"(?P<auth>/a)?"
     if gerrit:
         project = rf"{a}/projects/(?P<project>{_SEGMENT})"
+        # https://gerrit-review.googlesource.com/Documentation/rest-api-projects.html
         routes = [
+            (rf"{project}/(?P<kind>branches|tags)/?", _list_refs),
             (rf"{project}/branches/(?P<branch>{_SEGMENT})", _branch),
             (rf"{project}/branches/(?P<branch>{_SEGMENT})/files/(?P<file>{_SEGMENT})/content",
              _branch_content),
@@ -98,6 +101,7 @@ def install(
             host.route("GET", pattern, _guarded(site, handler))
     if gitiles:
         base = rf"{a}{re.escape(path)}/(?P<project>.+?)"
+        # https://gerrit.googlesource.com/gitiles/+/HEAD/Documentation/design.md
         host.route("GET", rf"{base}/\+archive/(?P<rest>.+)\.tar\.gz", _guarded(site, _archive))
         host.route("GET", rf"{base}/\+/(?P<rest>.*)", _guarded(site, _gitiles_path))
 
@@ -239,6 +243,21 @@ def _commit_content(request: FakeRequest, repo: FakeRepo) -> FakeResponse:
     if not re.fullmatch(r"[0-9a-f]{40}", commit) or repo.resolve_ref(commit) != commit:
         return _not_found(commit)
     return _content(repo, commit, request.params["file"])
+
+
+def _list_refs(request: FakeRequest, repo: FakeRepo) -> FakeResponse:
+    """``/projects/{p}/branches/`` and ``/tags/`` with ``m`` (substring, any case), ``n``
+    (limit) and ``S`` (skip), sorted by ref
+    (https://gerrit-review.googlesource.com/Documentation/rest-api-projects.html#list-branches)."""
+    kind = request.params["kind"]
+    refs = repo.branches() if kind == "branches" else repo.tags()
+    prefix = "refs/heads/" if kind == "branches" else "refs/tags/"
+    wanted = request.query.get("m", "").casefold()
+    names = [n for n in sorted(refs) if wanted in n.casefold()]
+    skip = int(request.query.get("S", "0") or 0)
+    limit = int(request.query.get("n", "0") or 0)
+    chosen = names[skip : skip + limit] if limit else names[skip:]
+    return _json([{"ref": prefix + n, "revision": refs[n]} for n in chosen])
 
 
 def _tag(request: FakeRequest, repo: FakeRepo) -> FakeResponse:

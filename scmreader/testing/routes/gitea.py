@@ -18,6 +18,10 @@ real answer shapes:
   only take commit ids (404 ``sha not found`` for a branch name);
 - ``GET /repos/:owner/:repo/branches/:branch``: ``{name, commit: {id, message, url,
   timestamp, ...}, protected, ...}``;
+- ``GET /repos/:owner/:repo/branches|tags?page=&limit=``: every branch (tag) as
+  ``{name, commit: {id, ...}}``, ``limit`` capped at ``max_response_items`` (Gitea's
+  ``[api] MAX_RESPONSE_ITEMS``, 50), with ``Link`` (``rel="next"``) and
+  ``X-Total-Count`` headers (https://gitea.com/api/swagger#/repository/repoListBranches);
 - ``GET /repos/:owner/:repo/git/trees/:sha?recursive=&page=&per_page=``: ``{sha, url,
   tree: [{path, mode, type, size, sha, url}], truncated, page, total_count}``, paged
   (default ``per_page`` 1000, Gitea's ``DEFAULT_GIT_TREES_PER_PAGE``; ``truncated`` while
@@ -65,6 +69,8 @@ class GiteaState:
     sub_path: str = ""
     commits_by_ref: bool = True
     trees_per_page: int = 1000
+    #: Largest ``limit`` of list endpoints (Gitea's ``[api] MAX_RESPONSE_ITEMS``).
+    max_response_items: int = 50
     #: Files larger than this come from the contents API without ``content``/``encoding``
     #: (Gitea's ``[api] DEFAULT_MAX_BLOB_SIZE``); None sends every file inline.
     max_blob_size: int | None = None
@@ -105,18 +111,28 @@ def install(
     """Register the Gitea routes on ``host`` (see the module docstring)."""
     if sub_path and (not sub_path.startswith("/") or sub_path.endswith("/")):
         raise FakeHostError(f"sub_path must start with '/' and not end with '/', got {sub_path!r}")
-    state = GiteaState(sub_path, commits_by_ref, max(trees_per_page, 1), max_blob_size)
+    state = GiteaState(
+        sub_path, commits_by_ref, max(trees_per_page, 1), max_blob_size=max_blob_size
+    )
     host.state[NAME] = state
     repo = state.api + _REPO
 
     def add(pattern: str, handler: _Handler) -> None:
         host.route("GET", pattern, _api(host, state, handler))
 
+    # https://gitea.com/api/swagger#/repository/repoGetContents
     add(f"{repo}/contents/(?P<path>.*)", _get_contents)
+    # https://gitea.com/api/swagger#/repository/repoGetRawFile
     add(f"{repo}/raw/(?P<path>.+)", _get_raw)
+    # https://gitea.com/api/swagger#/repository/repoGetSingleCommit
     add(f"{repo}/git/commits/(?P<sha>[^/]+)", _get_commit)
+    # https://gitea.com/api/swagger#/repository/repoListBranches
+    add(f"{repo}/(?P<kind>branches|tags)", _list_refs)
+    # https://gitea.com/api/swagger#/repository/repoGetBranch
     add(f"{repo}/branches/(?P<branch>.+)", _get_branch)
+    # https://gitea.com/api/swagger#/repository/GetTree
     add(f"{repo}/git/trees/(?P<sha>[^/]+)", _get_tree)
+    # https://gitea.com/api/swagger#/repository/repoGetArchive
     add(rf"{repo}/archive/(?P<ref>.+)\.(?P<fmt>tar\.gz|zip)", _get_archive)
 
 
@@ -329,6 +345,26 @@ def _get_commit(
     if sha is None:
         return _error(request, state, 404, f"sha not found [sha: {wanted}]")
     return FakeResponse.json(_commit_json(request, state, repo, sha))
+
+
+def _list_refs(
+    host: FakeScmHost, state: GiteaState, request: FakeRequest, repo: FakeRepo
+) -> FakeResponse:
+    refs = repo.branches() if request.params["kind"] == "branches" else repo.tags()
+    try:
+        page = max(int(request.query.get("page", "1")), 1)
+        limit = int(request.query.get("limit", state.max_response_items))
+    except ValueError:
+        page, limit = 1, state.max_response_items
+    limit = min(max(limit, 1), state.max_response_items)
+    names = sorted(refs)
+    chunk = names[(page - 1) * limit : page * limit]
+    headers = [("X-Total-Count", str(len(names)))]
+    if page * limit < len(names):
+        base = f"{request.base_url}{request.path}"
+        headers.append(("Link", f'<{base}?page={page + 1}&limit={limit}>; rel="next"'))
+    items = [{"name": n, "commit": {"id": refs[n]}} for n in chunk]
+    return FakeResponse.json(items, headers=headers)
 
 
 def _get_branch(

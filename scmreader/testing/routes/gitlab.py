@@ -7,16 +7,25 @@ or by numeric id. Endpoints and their real answer shapes:
 
 - ``GET /projects/:id``: the project (``id``, ``path_with_namespace``, ``default_branch``,
   ``namespace``...); ``404 Project Not Found``;
-- ``GET /projects/:id/repository/files/:path/raw?ref=``: the bytes, with ``ETag`` (304 on
-  ``If-None-Match``), the ``X-Gitlab-*`` headers and ``Last-Modified`` (the last commit
-  touching the file; 304 on ``If-Modified-Since``); ``404 File Not Found``.
-  ``GET /projects/:id/repository/files/:path?ref=`` gives the JSON form (base64 content);
+- ``GET /projects/:id/repository/files/:path/raw?ref=``: the bytes with the ``X-Gitlab-*``
+  headers (blob id, commit ids, size...) and no ``ETag`` or ``Last-Modified``; conditional
+  headers are ignored (never 304), as on gitlab.com; ``404 File Not Found``
+  (https://docs.gitlab.com/ee/api/repository_files.html#get-raw-file-from-repository).
+  ``GET /projects/:id/repository/files/:path?ref=`` gives the JSON form (base64 content)
+  and ``HEAD`` of it only the ``X-Gitlab-*`` headers
+  (https://docs.gitlab.com/ee/api/repository_files.html#get-file-metadata-only);
+- ``GET /projects/:id/repository/branches|tags?search=^name``: the refs whose name starts
+  with ``name`` (``^``) or contains it, paginated
+  (https://docs.gitlab.com/ee/api/branches.html#list-repository-branches);
 - ``GET /projects/:id/repository/commits?ref_name=&path=&per_page=&page=``: newest first,
   first-parent history, only commits that changed ``path``; an unknown ref lists nothing;
 - ``GET /projects/:id/repository/tree?path=&ref=&recursive=&per_page=&page=``: entries
   ``{id, name, type, path, mode}``, offset pagination headers (``x-next-page``, ``x-total``
   ...) or, with ``pagination=keyset``, a ``Link: rel="next"`` carrying ``page_token``;
-  ``404 Tree Not Found`` for an unknown ref or folder;
+  ``404 Tree Not Found`` for an unknown ref or folder. Page links are built from the
+  install's external URL (:attr:`GitlabState.external_url`, the request's own origin by
+  default), as GitLab does (https://docs.gitlab.com/ee/api/rest/#pagination-link-header);
+  ``per_page`` is capped at :attr:`GitlabState.max_per_page` (100 on GitLab);
 - ``GET /projects/:id/repository/archive[.tar.gz|.tgz|.tar|.zip]?sha=&path=``: the
   archive, top folder ``{repo}-{ref}-{sha}`` (plus ``-{path}`` with ``path=``, which keeps
   only that path), ``Content-Disposition: attachment``;
@@ -38,7 +47,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -66,6 +74,10 @@ class GitlabState:
     relative_path: str = ""
     api_prefix: str = "/api/v4"
     default_per_page: int = 20
+    #: Largest ``per_page`` honoured (GitLab's is 100); lower it to test many pages.
+    max_per_page: int = 100
+    #: Origin GitLab builds page links from (its ``external_url``); None = the request's.
+    external_url: str | None = None
     tokens: set[str] = field(default_factory=set)
     private: set[str] = field(default_factory=set)
     artifacts: dict[tuple[str, str, str], dict[str, bytes]] = field(default_factory=dict)
@@ -113,12 +125,21 @@ def install(
     def add(pattern: str, handler: Callable[[FakeScmHost, GitlabState, FakeRequest], Any]) -> None:
         host.route("GET", pattern, _api(host, state, handler))
 
+    # https://docs.gitlab.com/ee/api/projects.html#get-a-single-project
     add(project, _get_project)
+    # https://docs.gitlab.com/ee/api/repository_files.html#get-raw-file-from-repository
     add(f"{project}/repository/files/(?P<path>[^/]+)/raw", _get_raw_file)
+    # https://docs.gitlab.com/ee/api/repository_files.html (GET, and HEAD for metadata)
     add(f"{project}/repository/files/(?P<path>[^/]+)", _get_file)
+    # https://docs.gitlab.com/ee/api/commits.html#list-repository-commits
     add(f"{project}/repository/commits", _list_commits)
+    # https://docs.gitlab.com/ee/api/branches.html, tags.html
+    add(f"{project}/repository/(?P<kind>branches|tags)", _list_refs)
+    # https://docs.gitlab.com/ee/api/repositories.html#list-repository-tree
     add(f"{project}/repository/tree", _list_tree)
+    # https://docs.gitlab.com/ee/api/repositories.html#get-file-archive
     add(rf"{project}/repository/archive(?:\.(?P<fmt>[a-z0-9.]+))?", _get_archive)
+    # https://docs.gitlab.com/ee/api/job_artifacts.html
     add(f"{project}/jobs/artifacts/(?P<ref>[^/]+)/raw/(?P<path>.+)", _get_artifact)
 
 
@@ -306,7 +327,6 @@ def _file_headers(repo: FakeRepo, ref: str, sha: str, entry: TreeEntry, data: by
         ("X-Gitlab-Last-Commit-Id", last),
         ("X-Gitlab-Ref", ref),
         ("X-Gitlab-Size", str(len(data))),
-        ("Last-Modified", format_datetime(repo.commit_info(last).committed_at, usegmt=True)),
     ]
 
 
@@ -319,12 +339,6 @@ def _get_raw_file(host: FakeScmHost, state: GitlabState, request: FakeRequest) -
         return _message(404, "404 File Not Found")
     ref, sha, entry = found
     data = repo.blob_by_sha(entry.sha)
-    etag = f'"{entry.sha}"'
-    headers = [("ETag", etag), *_file_headers(repo, ref, sha, entry, data)]
-    if _etag_matches(request.headers.get("If-None-Match"), etag) or _not_modified_since(
-        request, dict(headers)["Last-Modified"]
-    ):
-        return FakeResponse(304, b"", headers)
     filename = quote(entry.name)
     disposition = f"inline; filename=\"{entry.name}\"; filename*=UTF-8''{filename}"
     return FakeResponse(
@@ -333,19 +347,9 @@ def _get_raw_file(host: FakeScmHost, state: GitlabState, request: FakeRequest) -
         [
             ("Content-Type", "text/plain; charset=utf-8"),
             ("Content-Disposition", disposition),
-            *headers,
+            *_file_headers(repo, ref, sha, entry, data),
         ],
     )
-
-
-def _not_modified_since(request: FakeRequest, last_modified: str) -> bool:
-    since = request.headers.get("If-Modified-Since")
-    if not since or request.headers.get("If-None-Match"):
-        return False
-    try:
-        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False
 
 
 def _get_file(host: FakeScmHost, state: GitlabState, request: FakeRequest) -> FakeResponse:
@@ -370,7 +374,8 @@ def _get_file(host: FakeScmHost, state: GitlabState, request: FakeRequest) -> Fa
             "last_commit_id": repo.last_commit(sha, entry.path),
             "execute_filemode": entry.mode == "100755",
             "content": base64.b64encode(data).decode("ascii"),
-        }
+        },
+        headers=_file_headers(repo, ref, sha, entry, data),
     )
 
 
@@ -422,15 +427,26 @@ def _commit_json(request: FakeRequest, state: GitlabState, repo: FakeRepo, sha: 
 
 def _page_args(request: FakeRequest, state: GitlabState) -> tuple[int, int]:
     try:
-        per_page = min(max(int(request.query.get("per_page", state.default_per_page)), 1), 100)
+        wanted = int(request.query.get("per_page", state.default_per_page))
+        per_page = min(max(wanted, 1), state.max_per_page)
         page = max(int(request.query.get("page", "1")), 1)
     except ValueError:
         per_page, page = state.default_per_page, 1
     return per_page, page
 
 
+def _link_base(state: GitlabState, request: FakeRequest) -> str:
+    """Where GitLab's page links point: its external URL, not the address asked."""
+    return f"{state.external_url or request.base_url}{request.path}"
+
+
 def _offset_headers(
-    request: FakeRequest, page: int, per_page: int, total: int | None, more: bool
+    state: GitlabState,
+    request: FakeRequest,
+    page: int,
+    per_page: int,
+    total: int | None,
+    more: bool,
 ) -> list[tuple[str, str]]:
     headers = [
         ("x-page", str(page)),
@@ -438,7 +454,7 @@ def _offset_headers(
         ("x-next-page", str(page + 1) if more else ""),
         ("x-prev-page", str(page - 1) if page > 1 else ""),
     ]
-    base = f"{request.base_url}{request.path}"
+    base = _link_base(state, request)
     query = dict(request.query)
 
     def link(n: int, rel: str) -> str:
@@ -472,7 +488,30 @@ def _list_commits(host: FakeScmHost, state: GitlabState, request: FakeRequest) -
             if index >= (page - 1) * per_page:
                 wanted.append(commit)
     items = [_commit_json(request, state, repo, c) for c in wanted]
-    return FakeResponse.json(items, headers=_offset_headers(request, page, per_page, None, more))
+    return FakeResponse.json(
+        items, headers=_offset_headers(state, request, page, per_page, None, more)
+    )
+
+
+def _list_refs(host: FakeScmHost, state: GitlabState, request: FakeRequest) -> FakeResponse:
+    repo = _project_or_none(host, state, request)
+    if repo is None:
+        return _no_project()
+    refs = repo.branches() if request.params["kind"] == "branches" else repo.tags()
+    search = request.query.get("search", "")
+    if search.startswith("^"):
+        names = [n for n in sorted(refs) if n.startswith(search[1:])]
+    else:
+        names = [n for n in sorted(refs) if search in n]
+    per_page, page = _page_args(request, state)
+    chunk = names[(page - 1) * per_page : page * per_page]
+    more = page * per_page < len(names)
+    items = [
+        {"name": n, "commit": _commit_json(request, state, repo, refs[n]), "protected": False}
+        for n in chunk
+    ]
+    headers = _offset_headers(state, request, page, per_page, len(names), more)
+    return FakeResponse.json(items, headers=headers)
 
 
 # --- trees -------------------------------------------------------------------------------
@@ -502,14 +541,16 @@ def _list_tree(host: FakeScmHost, state: GitlabState, request: FakeRequest) -> F
         return _message(404, "404 Tree Not Found")
     per_page, page = _page_args(request, state)
     if request.query.get("pagination") == "keyset":
-        return _keyset_page(request, entries, per_page)
+        return _keyset_page(state, request, entries, per_page)
     chunk = entries[(page - 1) * per_page : page * per_page]
     more = page * per_page < len(entries)
-    headers = _offset_headers(request, page, per_page, len(entries), more)
+    headers = _offset_headers(state, request, page, per_page, len(entries), more)
     return FakeResponse.json([_tree_item(e) for e in chunk], headers=headers)
 
 
-def _keyset_page(request: FakeRequest, entries: list[TreeEntry], per_page: int) -> FakeResponse:
+def _keyset_page(
+    state: GitlabState, request: FakeRequest, entries: list[TreeEntry], per_page: int
+) -> FakeResponse:
     start = 0
     token = request.query.get("page_token")
     if token:
@@ -524,9 +565,7 @@ def _keyset_page(request: FakeRequest, entries: list[TreeEntry], per_page: int) 
         cursor = json.dumps({"file_name": chunk[-1].path}).encode()
         query = {**request.query, "page_token": base64.urlsafe_b64encode(cursor).decode()}
         query["per_page"] = str(per_page)
-        headers.append(
-            ("Link", f'<{request.base_url}{request.path}?{urlencode(query)}>; rel="next"')
-        )
+        headers.append(("Link", f'<{_link_base(state, request)}?{urlencode(query)}>; rel="next"'))
     return FakeResponse.json([_tree_item(e) for e in chunk], headers=headers)
 
 

@@ -12,7 +12,8 @@ endpoint hangs below ``/gateway/code/api/v1/repos/<repo ref>/+/`` and wants
   ``submodule``; a folder's ``content`` is ``{entries: [{type, sha, name, path}]}`` (one
   level), a file's ``{encoding: "base64", data, size, data_size}``; ``latest_commit``
   (with ``include_commit=true``) is the latest commit that touched the path
-  (``{sha, parent_shas, title, message, author, committer}``);
+  (``{sha, parent_shas, title, message, author, committer}``); with
+  :attr:`HarnessState.flatten` a folder lists its whole subtree (``a/b/c`` paths);
 - ``GET .../+/raw/<path>?git_ref=``: the bytes, ``ETag`` = the blob id (bare, as Gitness
   sends it; ``304`` on an equal ``If-None-Match``);
 - ``GET .../+/archive/<treeish>.<zip|tar|tar.gz|tgz>[?path=...&prefix=]``: ``git
@@ -70,6 +71,9 @@ class HarnessState:
     api_keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
     tokens: dict[str, frozenset[str] | None] = field(default_factory=dict)
     private: set[str] = field(default_factory=set)
+    #: List a folder's whole subtree in ``entries`` (paths like ``a/b/c``), as newer
+    #: Harness versions may; False lists one level.
+    flatten: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def add_api_key(self, key: str, *, repos: Iterable[str] | None = None) -> None:
@@ -100,8 +104,11 @@ def install(host: FakeScmHost) -> None:
     def add(pattern: str, handler: Callable[[FakeRequest, FakeRepo], FakeResponse]) -> None:
         host.route("GET", pattern, _guarded(host, state, handler))
 
-    add(f"{_REPO}/content(?:/(?P<path>.*))?", _get_content)
+    # https://apidocs.harness.io/ (Code: getContent; Gitness app/api/controller/repo)
+    add(f"{_REPO}/content(?:/(?P<path>.*))?", lambda r, repo: _get_content(r, repo, state))
+    # https://apidocs.harness.io/ (Code: getRaw)
     add(f"{_REPO}/raw/(?P<path>.+)", _get_raw)
+    # https://apidocs.harness.io/ (Code: archive)
     add(f"{_REPO}/archive/(?P<treeish>.+)", _get_archive)
 
 
@@ -204,7 +211,7 @@ def _guarded(
 # --- endpoints -----------------------------------------------------------------------------
 
 
-def _get_content(request: FakeRequest, repo: FakeRepo) -> FakeResponse:
+def _get_content(request: FakeRequest, repo: FakeRepo, state: HarnessState) -> FakeResponse:
     ref = request.query.get("git_ref", "")
     path = request.params.get("path", "").strip("/")
     sha = repo.sha(ref)
@@ -215,7 +222,7 @@ def _get_content(request: FakeRequest, repo: FakeRepo) -> FakeResponse:
     if request.query.get("include_commit") == "true":
         body["latest_commit"] = _commit(repo.commit_info(repo.last_commit(sha, path)))
     if entry.type == "tree":
-        entries = repo.tree(sha, path, recursive=False)
+        entries = repo.tree(sha, path, recursive=state.flatten)
         body["content"] = {"entries": [_info(e, e.path) for e in entries]}
     elif entry.type == "commit":
         body["content"] = {"url": "", "commit_sha": entry.sha}
