@@ -7,9 +7,10 @@
 For each mutation the repository's ``scmreader``, ``tests`` and ``fixtures`` are copied to
 a scratch folder once, one guard is weakened there by a literal text replacement, and the
 tests that cover it run against the scratch copy (``PYTHONPATH`` puts it first, and the
-script checks that the copy is what gets imported). A mutation is *caught* when those
-tests fail. The exit status is 1 when a mutation survives (or no longer applies because
-the guarded code changed: update its text here), else 0.
+script checks that the copy is what gets imported, and that the tests pass on the copy
+before any mutation). A mutation is *caught* when those tests fail. The exit status is 1
+when a mutation survives (or no longer applies because the guarded code changed: update
+its text here), else 0.
 
 Not part of the default pytest run: it runs the suite once per mutation.
 """
@@ -204,6 +205,23 @@ def _check_import(scratch: Path) -> None:
         raise SystemExit(f"the scratch copy is not what gets imported ({out}); aborting")
 
 
+def _pytest(scratch: Path, tests: tuple[str, ...]) -> int:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", *tests],
+        cwd=scratch,
+        env=_env(scratch),
+        capture_output=True,
+        text=True,
+    ).returncode
+
+
+def _check_control(scratch: Path, chosen: list[Mutation]) -> None:
+    """The chosen tests must pass on the unmutated copy, or a 'caught' would mean nothing."""
+    tests = tuple(sorted({t for m in chosen for t in m.tests}))
+    if _pytest(scratch, tests) != 0:
+        raise SystemExit(f"the tests fail without any mutation ({' '.join(tests)}); fix them first")
+
+
 def run(mutation: Mutation, scratch: Path) -> str:
     """'caught', 'SURVIVED' or 'stale' (the guarded text is gone)."""
     target = scratch / mutation.file
@@ -212,16 +230,10 @@ def run(mutation: Mutation, scratch: Path) -> str:
         return "stale"
     target.write_text(original.replace(mutation.old, mutation.new))
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", *mutation.tests],
-            cwd=scratch,
-            env=_env(scratch),
-            capture_output=True,
-            text=True,
-        )
+        returncode = _pytest(scratch, mutation.tests)
     finally:
         target.write_text(original)
-    return "caught" if result.returncode != 0 else "SURVIVED"
+    return "caught" if returncode != 0 else "SURVIVED"
 
 
 def main() -> int:
@@ -242,6 +254,7 @@ def main() -> int:
         scratch = Path(tmp)
         _copy(scratch)
         _check_import(scratch)
+        _check_control(scratch, chosen)
         results = []
         for m in chosen:
             start = time.monotonic()
