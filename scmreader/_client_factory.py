@@ -121,4 +121,7 @@ def http_client_from_config(
     max_body = max_body_from_config(config)
     if max_body is not None:
         settings = replace(settings, cache_max_body=max_body)
-    return HttpClient(settings, cache=cache)
+    from scmreader.http._hosts_config import host_scheduler_from_config
+
+    hosts = host_scheduler_from_config(config, cache=cache, max_wait=settings.max_retry_wait)
+    return HttpClient(settings, cache=cache, hosts=hosts)

@@ -117,6 +117,11 @@ class NotFoundError(HttpStatusError):
     exit_code = 6
 
 
+class PathNotFoundError(NotFoundError, FileNotFoundError):
+    """A path of the ``scm://`` fsspec filesystem does not exist: a NotFoundError that is
+    also the built-in FileNotFoundError fsspec callers catch."""
+
+
 class AuthenticationError(HttpStatusError):
     """The host rejected the credentials (401), or refused anonymous access."""
 
@@ -168,6 +173,12 @@ class ResponseTooLargeError(UpstreamError):
     more than the decompression-ratio cap allows; nothing of it was kept."""
 
 
+class ChangedWhileReadingError(UpstreamError):
+    """An object (or the commit a read was pinned to) changed or vanished while it was
+    being read: a download pinned to the listed ETag got 412, or one pinned to a Cloud
+    Storage generation got 404. Nothing is wrong with the location; read it again."""
+
+
 # --- the transport failed ------------------------------------------------------------
 
 
@@ -213,6 +224,7 @@ class TargetWriteError(ScmReaderError):
 __all__ = [
     "ArchiveLimitError",
     "AuthenticationError",
+    "ChangedWhileReadingError",
     "ConfigError",
     "ConflictError",
     "HttpStatusError",
@@ -222,6 +234,7 @@ __all__ = [
     "NotFoundError",
     "NotImplementedByReaderError",
     "NotModifiedError",
+    "PathNotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestTimeoutError",

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -20,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -38,6 +36,8 @@ from scmreader.http import HttpClient
 from scmreader.readers import UrlReaders
 from scmreader.redact import redact, register_secret
 from scmreader.testing import FakeScmHost
+from scmreader.testing.messages import FakeResponse
+from scmreader.testing.redis_server import RedisServer, free_port, redis_server_binary
 
 REDIS_PASSWORD = "redis-pw-Canary-7f3a9c"
 
@@ -54,105 +54,11 @@ def entry(body: bytes = b"kind: Component\n", etag: str = '"v1"', **headers: str
 # --- a real redis-server for the session ---------------------------------------------
 
 
-class RedisServer:
-    """A redis-server process on 127.0.0.1 with a password, for one test session."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary = binary
-        self.workdir = workdir
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        last = ""
-        for _ in range(5):  # a free port can be taken between probing and binding
-            self.port = _free_port()
-            self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    "--port", str(self.port),
-                    "--bind", "127.0.0.1",
-                    "--requirepass", REDIS_PASSWORD,
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--dir", str(self.workdir),
-                    "--daemonize", "no",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            if self._wait_ready():
-                return self
-            self.stop()
-            last = self._output()
-        raise RuntimeError(f"redis-server did not start: {last[-2000:]}")
-
-    def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(f"AUTH {REDIS_PASSWORD}\r\nPING\r\n".encode())
-                    answer = b""
-                    while b"+PONG" not in answer and (chunk := s.recv(64)):
-                        answer += chunk
-                    if b"+PONG" in answer:
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def _output(self) -> str:
-        if self.process is None or self.process.stdout is None:
-            return ""
-        return self.process.stdout.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def redis_binary() -> str:
-    """The redis-server binary; skips the test (fails it under CI) when it is missing."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = (
-            "redis-server is not installed (apt-get install redis-server); the Redis cache "
-            "tests need a real server"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}, and CI is set: not skipping silently")
-        pytest.skip(message)
-    return binary
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
+    server = RedisServer(
+        redis_server_binary(), tmp_path_factory.mktemp("redis"), password=REDIS_PASSWORD
+    ).start()
     try:
         yield server
     finally:
@@ -505,7 +411,7 @@ def test_redis_password_never_shown(redis_server: RedisServer) -> None:
 
 
 def test_redis_server_down_is_a_cache_error_without_the_password() -> None:
-    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{_free_port()}/0"
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0"
     cache = RedisCache(url, timeout=0.5)
     with pytest.raises(CacheError) as info:
         cache.get("k")
@@ -575,7 +481,7 @@ def test_redis_backed_reads_revalidate_and_store_no_secret(
 def test_redis_stopped_does_not_fail_reads(
     fake_scm_host: FakeScmHost, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = RedisServer(redis_binary(), tmp_path).start()
+    server = RedisServer(redis_server_binary(), tmp_path, password=REDIS_PASSWORD).start()
     try:
         cache = RedisCache(server.url, timeout=0.5)
         host = fake_scm_host
@@ -588,3 +494,166 @@ def test_redis_stopped_does_not_fail_reads(
     assert readers.read_url(host.url("/f.yaml")).buffer() == b"content\n"
     assert "Redis response cache" in caplog.text
     assert REDIS_PASSWORD not in caplog.text
+
+
+# --- state shared by workers: the cache and the rate-limit state in one Redis ------------
+
+WORKER = """
+import json, sys
+from scmreader.readers import UrlReaders
+config, urls = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+results = UrlReaders.default(config).read_many(urls, max_workers=4)
+print(json.dumps([r.unwrap().buffer().decode() for r in results]))
+"""
+
+
+def _github_with_repos(host: FakeScmHost, token: str, count: int) -> list[str]:
+    from scmreader.testing.routes.github import github
+
+    host.enable("github")
+    github(host).add_token(token)
+    for i in range(count):
+        host.add_repo(f"org/svc-{i}", {"catalog-info.yaml": f"name: svc-{i}\n"})
+    return [f"{host.base_url}/org/svc-{i}/blob/main/catalog-info.yaml" for i in range(count)]
+
+
+def _shared_config(
+    host: FakeScmHost, server: RedisServer, prefix: str, token: str
+) -> dict[str, Any]:
+    from scmreader.testing.routes.github import integration_config
+
+    return {
+        "integrations": {"github": [integration_config(host, token=token)]},
+        "scmreader": {"cache": {"store": "redis", "url": server.url, "prefix": prefix}},
+    }
+
+
+def test_two_processes_share_the_redis_cache(
+    fake_scm_host: FakeScmHost, redis_server: RedisServer
+) -> None:
+    import json
+
+    token = "ghp_shared_cache_token_01"
+    urls = _github_with_repos(fake_scm_host, token, 6)
+    config = _shared_config(fake_scm_host, redis_server, f"w-{uuid.uuid4().hex[:8]}:", token)
+    outputs = []
+    for _ in range(2):  # two worker processes, one after the other
+        fake_scm_host.clear_requests()
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, json.dumps(config), json.dumps(urls)],
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        outputs.append(json.loads(done.stdout))
+        if not any(r.headers.get("If-None-Match") for r in fake_scm_host.requests):
+            assert len(fake_scm_host.requests) == 6  # the first worker downloads everything
+    assert outputs[0] == outputs[1] == [f"name: svc-{i}\n" for i in range(6)]
+    # the second worker only revalidated what the first stored: six 304s, no content
+    assert len(fake_scm_host.requests) == 6
+    assert all(r.headers.get("If-None-Match") for r in fake_scm_host.requests)
+    assert token not in redis_dump(redis_server)
+
+
+def redis_dump(server: RedisServer) -> str:
+    raw = raw_redis(server)
+    return repr([(n, raw.dump(n)) for n in raw.scan_iter(match="*")])
+
+
+def test_workers_share_rate_budget_and_pause_through_redis(
+    fake_scm_host: FakeScmHost, redis_server: RedisServer
+) -> None:
+    from scmreader.cache import http_client_from_config
+    from scmreader.config import load_config
+    from scmreader.errors import RateLimitedError
+    from scmreader.http._hosts_redis import RedisHostState
+    from scmreader.testing.routes.github import github
+
+    token = "ghp_shared_budget_token_1"
+    urls = _github_with_repos(fake_scm_host, token, 2)
+    reset = int(time.time()) + 3000
+    github(fake_scm_host).set_rate_limit(4, limit=5000, reset=reset)
+    raw = _shared_config(fake_scm_host, redis_server, f"b-{uuid.uuid4().hex[:8]}:", token)
+    raw["scmreader"]["hosts"] = [{"host": fake_scm_host.host, "budgetFloor": 2}]
+    config = load_config(raw)
+    a = UrlReaders.default(config, http=http_client_from_config(config))
+    b = UrlReaders.default(config, http=http_client_from_config(config))
+    assert isinstance(b.context.http.hosts.state, RedisHostState)
+
+    a.read(urls[0])  # worker A learns: 3 left
+    assert [(x.remaining, x.limit) for x in b.rate_limits()] == [(3, 5000)]
+    b.read(urls[1])  # worker B spends one more: 2 left, the floor
+    fake_scm_host.clear_requests()
+    with pytest.raises(RateLimitedError, match="rate budget is spent"):
+        a.read(urls[0])  # A does not spend what B already took
+    assert fake_scm_host.requests == []
+
+    # one pause for all: a 429 seen by A makes B wait for the same moment
+    github(fake_scm_host).set_rate_limit(4000, limit=5000, reset=reset + 10)
+    fake_scm_host.route(
+        "GET", "/busy", lambda r: FakeResponse.text("slow down", 429, {"Retry-After": "600"})
+    )
+    with pytest.raises(RateLimitedError):
+        a.context.http.get(fake_scm_host.url("/busy"))
+    fake_scm_host.clear_requests()
+    with pytest.raises(RateLimitedError, match="asked to wait"):
+        b.read(urls[1])
+    assert fake_scm_host.requests == []
+
+
+def test_redis_stopped_mid_run_degrades_with_one_warning_each(
+    fake_scm_host: FakeScmHost, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from scmreader.cache import http_client_from_config
+    from scmreader.config import load_config
+
+    token = "ghp_redis_outage_token_01"
+    urls = _github_with_repos(fake_scm_host, token, 3)
+    server = RedisServer(redis_server_binary(), tmp_path, password=REDIS_PASSWORD).start()
+    try:
+        config = load_config(_shared_config(fake_scm_host, server, "outage:", token))
+        readers = UrlReaders.default(config, http=http_client_from_config(config))
+        assert all(r.ok for r in readers.read_many(urls))
+    finally:
+        server.stop()
+    caplog.set_level(logging.INFO)
+    for _ in range(3):  # the whole pipeline keeps reading, without the cache
+        results = readers.read_many(urls, max_workers=3)
+        assert [r.unwrap().buffer() for r in results] == [
+            f"name: svc-{i}\n".encode() for i in range(3)
+        ]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert sorted(r.name for r in warnings) == ["scmreader.cache", "scmreader.http"]
+    assert "Redis" in caplog.text and REDIS_PASSWORD not in caplog.text
+
+
+@pytest.fixture(params=["memory", "redis"])
+def host_state(request: pytest.FixtureRequest) -> Any:
+    from scmreader.http import MemoryHostState
+    from scmreader.http._hosts_redis import RedisHostState
+
+    if request.param == "memory":
+        return MemoryHostState()
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return RedisHostState(raw_redis(server), prefix=f"hs-{uuid.uuid4().hex[:8]}:")
+
+
+def test_host_state_contract(host_state: Any) -> None:
+    """Budgets and pauses behave the same in this process's memory and in Redis."""
+    from scmreader.http._hosts import Budget
+
+    now, key = 1_900_000_000.0, "api.github.com|sha256:0123456789ab"
+    assert host_state.reserve(key, 2, now) is None  # unknown budget: go
+    host_state.observe(key, Budget(10, 5, now + 60, "core"))
+    assert [host_state.reserve(key, 2, now) for _ in range(4)] == [None, None, None, now + 60]
+    host_state.observe(key, Budget(10, 4, now + 60, "core"))  # an older answer: stays at 2
+    assert host_state.budgets()[key] == Budget(10, 2, now + 60, "core")
+    # the window passed: count from the limit until an answer says when the new one ends
+    later = now + 61
+    assert [host_state.reserve(key, 2, later) for _ in range(8)] == [None] * 8
+    assert host_state.reserve(key, 2, later) is None  # no reset to wait for: go, and learn
+    host_state.observe(key, Budget(10, 9, later + 3600, "core"))
+    assert host_state.budgets()[key] == Budget(10, 2, later + 3600, "core")
+    # pauses only grow
+    assert host_state.pause_until("api.github.com") == 0
+    host_state.set_pause("api.github.com", time.time() + 30)
+    host_state.set_pause("api.github.com", time.time() + 10)
+    assert host_state.pause_until("api.github.com") == pytest.approx(time.time() + 30, abs=2)

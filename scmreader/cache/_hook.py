@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -104,6 +105,8 @@ class CacheHook:
         self.max_body = max_body
         self._clock = clock
         self._paused_until = 0.0
+        self._failing = False
+        self._lock = threading.Lock()
 
     def plan(
         self,
@@ -183,17 +186,25 @@ class CacheHook:
         if self._clock() < self._paused_until:
             return None
         try:
-            return op(*args)
+            result = op(*args)
         except Exception as exc:
-            self._paused_until = self._clock() + FAILURE_PAUSE
-            log.warning(
-                "The response cache could not %s (%s: %s); reading without it for %.0fs.",
-                doing,
-                type(exc).__name__,
-                redact(str(exc)),
-                FAILURE_PAUSE,
-            )
+            with self._lock:
+                self._paused_until = self._clock() + FAILURE_PAUSE
+                first, self._failing = not self._failing, True
+            if first:  # one warning per outage, however long it lasts
+                log.warning(
+                    "The response cache could not %s (%s: %s); reading without it, and trying "
+                    "it again every %.0fs.",
+                    doing,
+                    type(exc).__name__,
+                    redact(str(exc)),
+                    FAILURE_PAUSE,
+                )
             return None
+        if self._failing:
+            self._failing = False
+            log.info("The response cache works again.")
+        return result
 
 
 def _origin(url: str) -> str | None:

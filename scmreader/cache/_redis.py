@@ -55,6 +55,11 @@ class RedisCache:
         self.ttl = ttl
         self._client = client if client is not None else _connect(url, timeout)
 
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis client (shared with the rate-limit state of the same workers)."""
+        return self._client
+
     def _key(self, key: str) -> str:
         return self.prefix + key
 

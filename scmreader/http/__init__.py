@@ -45,6 +45,7 @@ from scmreader.http._common import (
     credentials_for,
     stay_on_origin,
 )
+from scmreader.http._hosts import HostLimits, HostScheduler, MemoryHostState, RateBudget
 from scmreader.http._status import (
     conditional_headers,
     format_http_date,
@@ -65,9 +66,13 @@ __all__ = [
     "USER_AGENT",
     "BodyKind",
     "BodyStream",
+    "HostLimits",
+    "HostScheduler",
     "HttpClient",
     "HttpSettings",
+    "MemoryHostState",
     "OriginCredentials",
+    "RateBudget",
     "RedirectCheck",
     "body_stream",
     "conditional_headers",

@@ -34,6 +34,7 @@ from scmreader.http._common import (
     _describe,
 )
 from scmreader.http._exchange import Exchange, GuardedAdapter, announce
+from scmreader.http._hosts import HostAdapter, HostScheduler
 from scmreader.http._retry import _Retryable, raise_if_retryable
 from scmreader.http._status import parse_json, raise_for_status
 from scmreader.redact import install_log_redaction, redact, redact_url
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
     from scmreader.cache import ResponseCache
 
 log = logging.getLogger("scmreader.http")
+
+
+class _Adapter(GuardedAdapter, HostAdapter):
+    """Per-host scheduling over connections that read through the announced Exchange."""
 
 
 class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
@@ -68,8 +73,10 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         cache: ResponseCache | None = None,
+        hosts: HostScheduler | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
+        self.hosts = hosts or HostScheduler(max_wait=self.settings.max_retry_wait)
         self._sleep = sleep
         self._clock = clock
         self.cache = cache
@@ -84,8 +91,9 @@ class HttpClient:
     def _new_session(self) -> requests.Session:
         s = requests.Session()
         s.trust_env = False
-        # Connections read answers through the announced Exchange (deadline, low speed).
-        adapter = GuardedAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        # Per-host scheduling (HostAdapter) over connections that read answers through
+        # the announced Exchange (deadline, low-speed limit).
+        adapter = _Adapter(self.hosts, pool_connections=16, pool_maxsize=16, max_retries=0)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         s.headers["User-Agent"] = self.settings.user_agent

@@ -5,7 +5,7 @@ or a JSON body one byte every half second never trips them. Here the connections
 client's pool read through an :class:`Exchange`, which gives each ``recv`` only the time
 left until the exchange's deadline, and aborts (curl's ``--speed-limit``/``--speed-time``)
 when fewer than ``low_speed_limit`` bytes per second arrived over ``low_speed_time``
-seconds. It also counts the bytes received on the wire, which the body reader uses for its
+seconds spent waiting for them (a caller pausing between reads is not a slow host). It also counts the bytes received on the wire, which the body reader uses for its
 decompression-ratio cap.
 
 The client announces the exchange for the current thread (:func:`announce`) before it
@@ -52,13 +52,16 @@ class Exchange:
         self.settings = settings
         #: Bytes received on the wire so far (headers and framing included).
         self.wire_bytes = 0
-        #: Why the exchange was stopped ('deadline' or 'low speed'), or None.
+        #: Why the exchange was stopped ('deadline', 'low speed', 'silence'), or None.
         self.reason: str | None = None
-        self._last_data = time.monotonic()
-        # The low-speed window starts with the first byte: waiting for an answer (a host
-        # preparing an archive) is bounded by read_timeout and the deadline instead.
-        self._mark_time: float | None = None
-        self._mark_bytes = 0
+        # Only time spent blocked in recv counts toward silence and the low-speed window, so
+        # a caller that pauses between reads (another request, a slow disk) is not mistaken
+        # for a slow host. The window starts with the first byte: waiting for an answer (a
+        # host preparing an archive) is bounded by read_timeout and the deadline instead.
+        self._started = False
+        self._silent = 0.0  # blocked seconds since the last byte
+        self._blocked = 0.0  # blocked seconds in the current low-speed window
+        self._window_bytes = 0
 
     def extend(self, seconds: float) -> None:
         """Allow ``seconds`` from now (the body deadline, once the headers are in)."""
@@ -66,51 +69,44 @@ class Exchange:
 
     def timeout_for_read(self) -> float:
         """Seconds the next ``recv`` may wait; raises ExchangeTimeout when none are left."""
-        now = time.monotonic()
-        left = self.deadline - now
+        left = self.deadline - time.monotonic()
         if left <= 0:
             self.reason = "deadline"
             raise ExchangeTimeout("the exchange passed its deadline")
-        wait = min(self.read_timeout - (now - self._last_data), left)
-        if self.low_speed_limit > 0 and self._mark_time is not None:
-            if now >= self._mark_time + self.low_speed_time:
-                self._check_speed(now)
-            window_end = self._mark_time + self.low_speed_time
-            wait = min(wait, max(window_end - now, 0.001) + 0.001)
-        return max(wait, 0.001)
+        wait = min(self.read_timeout - self._silent, left)
+        if self.low_speed_limit > 0 and self._started:
+            wait = min(wait, self.low_speed_time - self._blocked)
+        return max(wait, 0.0) + 0.001
 
-    def received(self, n: int) -> None:
-        """Count ``n`` bytes that arrived."""
-        if n:
-            self._last_data = time.monotonic()
-            if self._mark_time is None:
-                self._mark_time = self._last_data
-                self._mark_bytes = self.wire_bytes
+    def received(self, n: int, blocked: float) -> None:
+        """Count ``n`` bytes that arrived after ``blocked`` seconds in recv."""
         self.wire_bytes += n
+        if not self._started:
+            self._started = n > 0
+            self._silent = 0.0 if n else self._silent + blocked
+            return
+        self._silent = 0.0 if n else self._silent + blocked
+        self._blocked += blocked
+        self._window_bytes += n
+        if self.low_speed_limit > 0 and self._blocked >= self.low_speed_time:
+            if self._window_bytes < self.low_speed_limit * self._blocked:
+                self.reason = "low speed"
+                raise ExchangeTimeout(
+                    f"fewer than {self.low_speed_limit:g} bytes/s arrived over "
+                    f"{self._blocked:.1f}s"
+                )
+            self._blocked = 0.0
+            self._window_bytes = 0
 
-    def _check_speed(self, now: float) -> None:
-        assert self._mark_time is not None
-        elapsed = now - self._mark_time
-        got = self.wire_bytes - self._mark_bytes
-        if got < self.low_speed_limit * elapsed:
-            self.reason = "low speed"
-            raise ExchangeTimeout(
-                f"fewer than {self.low_speed_limit:g} bytes/s arrived over {elapsed:.0f}s"
-            )
-        self._mark_time = now
-        self._mark_bytes = self.wire_bytes
-
-    def after_timeout(self) -> None:
-        """A ``recv`` timed out: raise when that was the deadline, the speed limit or
-        ``read_timeout`` of silence; return to read on otherwise."""
-        now = time.monotonic()
-        if now >= self.deadline:
+    def after_timeout(self, blocked: float) -> None:
+        """A ``recv`` timed out after ``blocked`` seconds: raise when that was the
+        deadline, the speed limit or ``read_timeout`` of silence; return to read on
+        otherwise."""
+        self.received(0, blocked)
+        if time.monotonic() >= self.deadline:
             self.reason = "deadline"
             raise ExchangeTimeout("the exchange passed its deadline")
-        mark = self._mark_time
-        if self.low_speed_limit > 0 and mark is not None and now >= mark + self.low_speed_time:
-            self._check_speed(now)
-        if now - self._last_data >= self.read_timeout - 0.001:
+        if self._silent >= self.read_timeout:
             self.reason = "silence"
             raise ExchangeTimeout(f"nothing arrived for {self.read_timeout:g}s")
 
@@ -139,12 +135,14 @@ class _GuardedRaw(io.RawIOBase):
             if abs(wait - self._timeout) > 0.05:
                 self._sock.settimeout(wait)
                 self._timeout = wait
+            start = time.monotonic()
             try:
                 n: int = self._sock.recv_into(buffer)
             except TimeoutError:
-                ex.after_timeout()  # raises at the deadline, the speed limit or silence
+                # raises at the deadline, the speed limit or silence
+                ex.after_timeout(time.monotonic() - start)
                 continue
-            ex.received(n)
+            ex.received(n, time.monotonic() - start)
             return n
 
     def close(self) -> None:

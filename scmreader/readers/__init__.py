@@ -4,17 +4,27 @@ Built-in readers plug in without editing this module: every module of this packa
 exposes ``READER_FACTORY`` is one, and so is every entry point in the group
 ``scmreader.readers``. Caller factories come first, then built-ins in Backstage's order;
 the first reader whose predicate accepts a URL handles it, with no fallback.
+
+Startup stays cheap: :meth:`UrlReaders.default` imports the reader modules of the providers
+the config names; every other built-in waits behind the hosts of its default integration
+(:data:`LAZY_BUILTINS`) and is imported the first time a URL on such a host is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from scmreader._plugins import discover
 from scmreader.errors import NotAllowedError
+from scmreader.readers._batch import DEFAULT_WORKERS, BatchResult, Progress, run_batch
+from scmreader.readers._registry import (
+    LAZY_BUILTINS,
+    Deferred,
+    reader_factories,
+    startup_factories,
+)
 from scmreader.readers.base import (
     BaseUrlReader,
     ReaderContext,
@@ -35,9 +45,15 @@ from scmreader.urls import parse_url
 if TYPE_CHECKING:
     from scmreader.config import Config
     from scmreader.http import HttpClient
+    from scmreader.http._hosts import RateBudget
+
+_I = TypeVar("_I")
+_T = TypeVar("_T")
 
 __all__ = [
+    "LAZY_BUILTINS",
     "BaseUrlReader",
+    "BatchResult",
     "ReaderContext",
     "ReaderFactory",
     "ReaderTuple",
@@ -47,34 +63,20 @@ __all__ = [
 ]
 
 
-@cache
-def reader_factories() -> tuple[ReaderFactory, ...]:
-    """The built-in and entry-point reader factories, in selection order."""
-    found = discover(
-        __name__,
-        __path__,
-        attribute="READER_FACTORY",
-        kind=ReaderFactory,
-        group="scmreader.readers",
-        name=lambda f: f.name,
-        skip=("base", "types", "tree"),
-    )
-    return tuple(sorted(found, key=lambda f: (f.order, f.name)))
-
-
 class UrlReaders:
     """Routes each URL to the reader that handles its host (Backstage's ``UrlReaders``)."""
 
     def __init__(self, tuples: Iterable[ReaderTuple], context: ReaderContext) -> None:
-        self._tuples = list(tuples)
+        self._entries: list[ReaderTuple | Deferred] = list(tuples)
         self.context = context
+        self._lock = threading.Lock()
 
     @classmethod
     def create(
         cls,
         config: Config | Mapping[str, Any] | None = None,
         *,
-        factories: Iterable[ReaderFactory] = (),
+        factories: Iterable[ReaderFactory | Deferred] = (),
         http: HttpClient | None = None,
     ) -> UrlReaders:
         """Readers from exactly ``factories`` (no built-ins).
@@ -99,8 +101,15 @@ class UrlReaders:
                 work_dir=config.get_optional_string("backend.workingDirectory")
             ),
         )
-        tuples = [t for factory in factories for t in factory.create(context)]
-        return cls(tuples, context)
+        entries: list[ReaderTuple | Deferred] = []
+        for factory in factories:
+            if isinstance(factory, Deferred):
+                entries.append(factory)
+            else:
+                entries.extend(factory.create(context))
+        readers = cls([], context)
+        readers._entries = entries
+        return readers
 
     @classmethod
     def default(
@@ -111,19 +120,46 @@ class UrlReaders:
         http: HttpClient | None = None,
     ) -> UrlReaders:
         """Readers for every configured host: ``factories`` first, then the built-ins."""
-        return cls.create(config, factories=[*factories, *reader_factories()], http=http)
+        from scmreader.config import Config, load_config
+
+        if config is None:
+            config = load_config()
+        elif not isinstance(config, Config):
+            config = load_config(config)
+        builtins = startup_factories(config)
+        return cls.create(config, factories=[*factories, *builtins], http=http)
 
     @property
     def readers(self) -> list[UrlReaderService]:
-        """The readers in selection order."""
-        return [t.reader for t in self._tuples]
+        """The readers in selection order (every deferred built-in is imported first)."""
+        entries = self._entries
+        while any(isinstance(e, Deferred) for e in entries):
+            entries = self._load(next(e for e in entries if isinstance(e, Deferred)))
+        return [e.reader for e in entries if isinstance(e, ReaderTuple)]
+
+    def _load(self, deferred: Deferred) -> list[ReaderTuple | Deferred]:
+        """Replace ``deferred`` by its readers; returns the new list of entries."""
+        with self._lock:
+            if deferred in self._entries:
+                at = self._entries.index(deferred)
+                created = deferred.load().create(self.context)
+                self._entries = [*self._entries[:at], *created, *self._entries[at + 1 :]]
+            return self._entries
 
     def reader_for(self, url: str) -> UrlReaderService:
         """The reader that handles ``url``; NotAllowedError when none does."""
         parsed = parse_url(url)
-        for t in self._tuples:
-            if t.predicate(parsed):
-                return t.reader
+        entries = self._entries
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            if isinstance(entry, Deferred):
+                if entry.may_accept(parsed):
+                    entries = self._load(entry)  # its readers take its place: look again
+                    continue
+            elif entry.predicate(parsed):
+                return entry.reader
+            i += 1
         raise NotAllowedError(
             f"Reading from '{redact_url(url)}' is not allowed: no integration is configured "
             f"for host '{parsed.host}'. Add one under 'integrations' (for example "
@@ -164,6 +200,69 @@ class UrlReaders:
     def read(self, url: str) -> bytes:
         """The bytes of the file at ``url``."""
         return self.read_url(url).buffer()
+
+    # --- batches (see scmreader.readers._batch) ---------------------------------------
+
+    def read_many(
+        self,
+        urls: Iterable[str],
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        etags: Mapping[str, str] | None = None,
+        token: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[BatchResult[ReadUrlResponse]]:
+        """``read_url`` for every URL on ``max_workers`` threads, results in input order.
+
+        Each result holds the response (already buffered: ``buffer()`` costs nothing) or the
+        typed error of that URL; ``etags`` maps a URL to the etag of an earlier read, so an
+        unchanged file comes back as a ``NotModifiedError`` (``result.not_modified``).
+        """
+        known = dict(etags or {})
+
+        def one(url: str) -> ReadUrlResponse:
+            response = self.read_url(url, etag=known.get(url), token=token)
+            response.buffer()  # download now, on this thread, and free the connection
+            return response
+
+        return run_batch(one, urls, max_workers=max_workers, progress=progress)
+
+    def search_many(
+        self,
+        urls: Iterable[str],
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        etags: Mapping[str, str] | None = None,
+        token: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[BatchResult[SearchResponse]]:
+        """``search`` for every URL, as :meth:`read_many` does for files."""
+        known = dict(etags or {})
+        return run_batch(
+            lambda url: self.search(url, etag=known.get(url), token=token),
+            urls,
+            max_workers=max_workers,
+            progress=progress,
+        )
+
+    def map(
+        self,
+        fn: Callable[[_I], _T],
+        items: Iterable[_I],
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        progress: Progress | None = None,
+    ) -> list[BatchResult[_T]]:
+        """``fn(item)`` for every item on ``max_workers`` threads, one result per item.
+
+        For trees, do the whole job inside ``fn`` so each download finishes on its thread:
+        ``readers.map(lambda u: readers.read_tree(u).dir(target_of(u)), urls)``.
+        """
+        return run_batch(fn, items, max_workers=max_workers, progress=progress)
+
+    def rate_limits(self) -> list[RateBudget]:
+        """The rate-limit budgets the hosts reported, per host and credential."""
+        return self.context.http.hosts.rate_limits()
 
     def __repr__(self) -> str:
         return f"predicateMux{{readers={','.join(repr(r) for r in self.readers)}}}"

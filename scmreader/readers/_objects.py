@@ -11,7 +11,10 @@ into ``read_tree`` and glob ``search`` the same way for all of them:
 - the etag is a sha256 over the sorted (name, fingerprint) pairs of the listing, so an
   unchanged prefix raises NotModifiedError after one listing and downloads nothing;
 - the caller's filter sees each listed size before anything is downloaded, and objects are
-  opened lazily, pinned to the listed version by the provider.
+  opened lazily, pinned to the listed version by the provider;
+- an object that changes or vanishes between the listing and its download (412 on an
+  If-Match download, 404 on a pinned one) is a :class:`ChangedWhileReadingError`, the same
+  on every store, never a NotFoundError for a location that exists.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-from scmreader.errors import NotFoundError
+from scmreader.errors import ChangedWhileReadingError, NotFoundError
 from scmreader.readers.base import BaseUrlReader
 from scmreader.readers.tree import TreeEntry
 from scmreader.readers.types import (
@@ -79,6 +83,31 @@ def listing_etag(container: str, scope: str, objects: Sequence[StoredObject]) ->
     pairs = sorted((item.name, item.fingerprint) for item in objects)
     payload = json.dumps([container, scope, pairs], ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def changed_while_reading(
+    store: str, url: str, name: str | None = None, *, status: int | None
+) -> ChangedWhileReadingError:
+    """The error for an object (``name``, when known) changing or vanishing in ``store``
+    while ``url`` was being read."""
+    shown = redact_url(url)
+    what = f"The object {name!r}" if name else "An object"
+    return ChangedWhileReadingError(
+        f"{what} changed or was deleted in {store} while {shown} was being read (HTTP "
+        f"{status or 'error'}); the location is fine: read it again.",
+        status=status,
+        url=shown,
+    )
+
+
+@contextmanager
+def vanished_is_changed(store: str, url: str, name: str) -> Iterator[None]:
+    """Turn a NotFoundError for an object that was listed (or whose first bytes were read)
+    into :class:`ChangedWhileReadingError`: it existed a moment ago, so it changed."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise changed_while_reading(store, url, name, status=exc.status) from None
 
 
 def usable_path(path: str, name: str, *, store: str) -> bool:
@@ -193,13 +222,20 @@ class ObjectStoreReader(BaseUrlReader):
     def _opener(
         self, location: ObjectLocation, item: StoredObject, url: str
     ) -> Callable[[], BinaryIO]:
-        return lambda: self._open(location, item, url)
+        def open_() -> BinaryIO:
+            with vanished_is_changed(self.store, url, item.name):
+                return self._open(location, item, url)
+
+        return open_
 
     def _reader(
         self, location: ObjectLocation, item: StoredObject, url: str
     ) -> Callable[[], bytes]:
         def read() -> bytes:
-            with self._open(location, item, url) as stream:
+            with (
+                vanished_is_changed(self.store, url, item.name),
+                self._open(location, item, url) as stream,
+            ):
                 return stream.read()
 
         return read

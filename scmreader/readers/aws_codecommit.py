@@ -40,6 +40,7 @@ import base64
 import binascii
 import io
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -59,6 +60,7 @@ from scmreader.integrations.aws_codecommit import (
     parse_aws_code_commit_url,
 )
 from scmreader.readers._aws import AwsClients, has_credentials, transport_error
+from scmreader.readers._objects import vanished_is_changed
 from scmreader.readers.base import BaseUrlReader, ReaderFactory, integration_readers
 from scmreader.readers.tree import TreeEntry
 from scmreader.readers.types import (
@@ -288,13 +290,14 @@ class AwsCodeCommitUrlReader(BaseUrlReader):
                     url=redact_url(url),
                 )
             folder = pending.pop()
-            answer = self._call(
-                location,
-                "get_folder",
-                url,
-                commitSpecifier=commit,
-                folderPath=f"/{folder}" if folder else "/",
-            )
+            with vanished_is_changed("CodeCommit", url, folder) if calls else nullcontext():
+                answer = self._call(
+                    location,
+                    "get_folder",
+                    url,
+                    commitSpecifier=commit,
+                    folderPath=f"/{folder}" if folder else "/",
+                )
             calls += 1
             for item in answer.get("subFolders") or ():
                 pending.append(_absolute(item, url))
@@ -322,7 +325,14 @@ class AwsCodeCommitUrlReader(BaseUrlReader):
     def _content(
         self, location: AwsCodeCommitUrl, commit: str, path: str, url: str
     ) -> Callable[[], bytes]:
-        return lambda: self._file(location, commit, path, url)
+        """GetFile of a path a GetFolder listed at ``commit``: if it is gone now, the
+        repository changed (deleted, or history rewritten) while it was being read."""
+
+        def fetch() -> bytes:
+            with vanished_is_changed("CodeCommit", url, path):
+                return self._file(location, commit, path, url)
+
+        return fetch
 
     def _parse(self, url: str, *, file: bool) -> AwsCodeCommitUrl:
         location = parse_aws_code_commit_url(url, require_git_path=file, config=self._config)

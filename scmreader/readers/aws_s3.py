@@ -9,8 +9,8 @@ Requests per call:
   selected file, issued only when the tree engine reaches that file. The etag is a sha256
   of the listing (every key with its ETag), so passing it back costs only the listing and
   raises NotModifiedError before any object is downloaded. Each GetObject asks for the
-  ETag the listing saw (If-Match): an object replaced mid-read is an error, not a mix of
-  two states.
+  ETag the listing saw (If-Match): an object replaced or deleted mid-read is a
+  ChangedWhileReadingError, not a mix of two states.
 - ``search`` (glob): ListObjectsV2 of the glob's static prefix; matched objects are fetched
   when their ``content()`` is read. The etag is the same kind of hash over the matches.
 
@@ -57,6 +57,7 @@ from scmreader.readers._objects import (
     ObjectStoreReader,
     StoredObject,
     aware,
+    changed_while_reading,
 )
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
@@ -334,12 +335,9 @@ def _client_error(exc: Any, shown: str, where: str, etag: str | None) -> ScmRead
             status=status,
             url=shown,
         )
-    if status == 412:
-        return UpstreamError(
-            f"An object changed while {where} ({said}); read it again.",
-            status=status,
-            url=shown,
-        )
+    if status == 412 or code == "PreconditionFailed":  # the If-Match of a listed object
+        key = error.get("Key")
+        return changed_while_reading("S3", shown, key if isinstance(key, str) else None, status=412)
     if isinstance(status, int) and status >= 500:
         return UpstreamError(
             f"S3 failed while {where} ({said}); retry later.", status=status, url=shown

@@ -9,7 +9,8 @@ Requests per call:
   selected file, issued only when the tree engine reaches that file. The etag is a sha256
   of the listing (every name with its ETag), so passing it back costs only the listing and
   raises NotModifiedError before any blob is downloaded. Each download asks for the ETag
-  the listing saw (If-Match): a blob replaced mid-read is an error, not a mix of states.
+  the listing saw (If-Match): a blob replaced or deleted mid-read (also between the ranges
+  of a large read_url) is a ChangedWhileReadingError, not a mix of states.
 - ``search`` (glob): List Blobs of the glob's static prefix; matched blobs are downloaded
   when their ``content()`` is read. The etag is the same kind of hash over the matches.
 
@@ -62,6 +63,7 @@ from scmreader.readers._objects import (
     ObjectStoreReader,
     StoredObject,
     aware,
+    changed_while_reading,
 )
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
@@ -368,7 +370,10 @@ class _DownloadBody(io.RawIOBase):
                 raise
             except Exception as exc:
                 self.close()
-                raise _translate(exc, self._url, None) from None
+                error = _translate(exc, self._url, None)
+                if isinstance(error, NotFoundError):  # its first range was read: it vanished
+                    error = changed_while_reading("Azure Blob Storage", self._url, status=404)
+                raise error from None
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -467,10 +472,8 @@ def _response_error(exc: Any, shown: str, where: str, etag: str | None) -> ScmRe
             status=status,
             url=shown,
         )
-    if status == 412:
-        return UpstreamError(
-            f"A blob changed while {where} ({said}); read it again.", status=status, url=shown
-        )
+    if status == 412:  # the If-Match of a listed blob, or of a download's later range
+        return changed_while_reading("Azure Blob Storage", shown, status=412)
     if isinstance(status, int) and status >= 500:
         return UpstreamError(
             f"Azure Blob Storage failed while {where} ({said}); retry later.",

@@ -5,7 +5,8 @@ Requests per call:
 
 - ``read_url``: the object's metadata (one GET), then its content in ranges of
   ``chunk_size`` bytes (one request for a small object), pinned to the generation the
-  metadata named, issued as the stream is read. The etag is the object's generation, so
+  metadata named, issued as the stream is read (an overwrite in between deletes that
+  generation: ChangedWhileReadingError). The etag is the object's generation, so
   passing it back (or a ``last_modified_after`` not older than the object's ``updated``)
   costs only the metadata request and raises NotModifiedError.
 - ``read_tree``: the listing of the name prefix (1000 names a page), then the selected
@@ -61,6 +62,8 @@ from scmreader.readers._objects import (
     ObjectStoreReader,
     StoredObject,
     aware,
+    changed_while_reading,
+    vanished_is_changed,
 )
 from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
 from scmreader.readers.types import (
@@ -242,11 +245,16 @@ class GoogleGcsUrlReader(ObjectStoreReader):
         return io.BufferedReader(raw, buffer_size=min(self._chunk_size, 1024 * 1024))
 
     def _download(self, blob: Any, start: int, end: int, url: str) -> bytes:
-        """Bytes ``start``..``end`` (inclusive) of ``blob``."""
-        return self._call(  # type: ignore[no-any-return]
-            url,
-            lambda _: blob.download_as_bytes(start=start, end=end, checksum=None, **self._opts()),
-        )
+        """Bytes ``start``..``end`` (inclusive) of ``blob``, pinned to its generation: in a
+        bucket without Object Versioning an overwrite deletes that generation, so a 404
+        here means the object changed (or was deleted) after it was listed or looked up."""
+        with vanished_is_changed(self.store, url, blob.name):
+            return self._call(  # type: ignore[no-any-return]
+                url,
+                lambda _: blob.download_as_bytes(
+                    start=start, end=end, checksum=None, **self._opts()
+                ),
+            )
 
     # --- the client --------------------------------------------------------------------
 
@@ -450,9 +458,7 @@ def _api_error(exc: Any, shown: str, where: str, detail: str) -> ScmReaderError:
             url=shown,
         )
     if isinstance(exc, gx.PreconditionFailed):
-        return UpstreamError(
-            f"An object changed while {where} ({said}); read it again.", status=status, url=shown
-        )
+        return changed_while_reading("Google Cloud Storage", shown, status=412)
     if status is not None and status >= 500:
         return UpstreamError(
             f"Google Cloud Storage failed while {where} ({said}); retry later.",

@@ -9,6 +9,9 @@ plugin does in every test run) stays cheap and does not import gitpython.
         host.add_repo("octo/docs", {"README.md": "# hi\\n"})
         host.serve_file("/catalog-info.yaml", "kind: Component\\n")
         host.faults.statuses(r"/catalog-info", [500, 200])
+
+:class:`TestCaches` runs a test once per response-cache backend (memory, SQLite, a real
+Redis); :mod:`scmreader.testing.redis_server` starts a throw-away ``redis-server``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scmreader.testing.caches import TestCache, TestCaches
     from scmreader.testing.exceptions import FakeHostError, UnknownPathError, UnknownRefError
     from scmreader.testing.faults import Faults, FaultStep
     from scmreader.testing.messages import (
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from scmreader.testing.server import FakeScmHost, FakeScmHostFactory, available_providers
 
 _LAZY = {
+    "TestCache": "scmreader.testing.caches",
+    "TestCaches": "scmreader.testing.caches",
     "FakeHostError": "scmreader.testing.exceptions",
     "UnknownPathError": "scmreader.testing.exceptions",
     "UnknownRefError": "scmreader.testing.exceptions",
@@ -73,6 +79,8 @@ __all__ = [
     "FileSpec",
     "Headers",
     "RecordedRequest",
+    "TestCache",
+    "TestCaches",
     "TreeEntry",
     "UnknownPathError",
     "UnknownRefError",

@@ -55,6 +55,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeScmHost"
     timeout = 60
+    # Headers and body go out as two writes: with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms per request on a kept-alive connection), as no real host does.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:

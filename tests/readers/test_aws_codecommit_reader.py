@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     HttpStatusError,
     InvalidUrlError,
     NotAllowedError,
@@ -365,6 +367,56 @@ def test_search_exact_and_miss(reader: AwsCodeCommitUrlReader, host: FakeScmHost
     assert exact.etag == host.repo("acme/widgets").sha("main")
     miss = reader.search(browse("src/none.py"))
     assert (miss.files, miss.etag) == ([], "")
+
+
+# --- changed while reading -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "code"),
+    [
+        ("GetFile", "CommitDoesNotExistException"),  # history rewritten, commit collected
+        ("GetFile", "RepositoryDoesNotExistException"),  # repository deleted mid-read
+        ("GetFolder", "FolderDoesNotExistException"),
+    ],
+)
+def test_listed_path_gone_mid_read_is_changed_while_reading(
+    reader: AwsCodeCommitUrlReader, host: FakeScmHost, operation: str, code: str
+) -> None:
+    """A path that a GetFolder at the pinned commit listed cannot be missing unless the
+    repository changed: the same ChangedWhileReadingError as the object stores."""
+    walked: list[str] = []
+
+    @host.route("POST", "/")
+    def vanish(request: Any) -> FakeResponse | None:
+        op = routes.operation_of(request)
+        if op == operation and (op == "GetFile" or walked):
+            return FakeResponse.json({"__type": code, "message": "gone"}, 400)
+        if op == "GetFolder":
+            walked.append(op)
+        return None
+
+    with pytest.raises(ChangedWhileReadingError, match="read it again"):
+        list(reader.read_tree(browse("docs")).files())
+
+
+def test_search_match_gone_before_content_is_changed_while_reading(
+    reader: AwsCodeCommitUrlReader, host: FakeScmHost
+) -> None:
+    [found] = reader.search(browse("src/*.py")).files
+
+    @host.route("POST", "/")
+    def vanish(request: Any) -> FakeResponse | None:
+        if routes.operation_of(request) == "GetFile":
+            body = {"__type": "FileDoesNotExistException", "message": "gone"}
+            return FakeResponse.json(body, 400)
+        return None
+
+    with pytest.raises(ChangedWhileReadingError):
+        found.content()
+    with pytest.raises(NotFoundError) as info:  # a path nobody listed stays a NotFoundError
+        reader.read_url(browse("src/app.py"))
+    assert not isinstance(info.value, ChangedWhileReadingError)
 
 
 # --- errors and secrets ---------------------------------------------------------------

@@ -27,9 +27,11 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+from object_servers import SEAWEED_READER, SeaweedFs, ThreadedServer
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     ConfigError,
     HttpStatusError,
     InvalidUrlError,
@@ -51,8 +53,8 @@ from scmreader.readers.types import FileInfo
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
-ACCESS_KEY = "AKIAEXAMPLESCMREADER"
-CANARY = "canarySecretKey/DoNotLeak+0123456789abcdef"
+#: Also SeaweedFS's read-only identity, so every config here works on both servers.
+ACCESS_KEY, CANARY = SEAWEED_READER
 BUCKET = "scm-bucket"
 
 
@@ -80,7 +82,7 @@ class Recorded:
 
 
 @dataclass
-class MotoS3:
+class MotoS3(ThreadedServer):
     """moto's S3/STS server on 127.0.0.1 with a request log (duck-types FakeScmHost's)."""
 
     requests: list[Recorded] = field(default_factory=list)
@@ -115,30 +117,13 @@ class MotoS3:
             )
             return app(environ, start_response)
 
-        self._server = make_server(
-            "127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler
+        self._serve(
+            make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
         )
-        self.host = f"127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}"
-
-    def clear_requests(self) -> None:
-        self.requests.clear()
 
     def reset(self) -> None:
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         self.clear_requests()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def client(self) -> Any:
         """A plain boto3 client for setting up buckets."""
@@ -161,8 +146,11 @@ class MotoS3:
                 Bucket=bucket, Key=key, Body=data.encode() if isinstance(data, str) else data
             )
 
+    def get_object_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.is_get_object]
+
     def get_objects(self) -> list[str]:
-        return [r.path for r in self.requests if r.is_get_object]
+        return [r.path for r in self.get_object_requests()]
 
     def listings(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "GET" and "list-type" in r.query]
@@ -188,10 +176,13 @@ def moto_server() -> Iterator[MotoS3]:
     server.stop()
 
 
-@pytest.fixture
-def s3(moto_server: MotoS3) -> MotoS3:
-    moto_server.reset()
-    moto_server.put(
+#: The two S3 servers the tests run on (the same request-log and setup methods).
+S3Server = MotoS3 | SeaweedFs
+
+
+def _stock(server: S3Server) -> S3Server:
+    server.reset()
+    server.put(
         BUCKET,
         {
             "catalog-info.yaml": "kind: Component\n",
@@ -205,11 +196,27 @@ def s3(moto_server: MotoS3) -> MotoS3:
             ".github/ci.yaml": "on: push\n",
         },
     )
-    moto_server.clear_requests()
+    server.clear_requests()
+    return server
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def s3(request: pytest.FixtureRequest) -> S3Server:
+    """The stocked bucket on moto, and on SeaweedFS (a real S3 implementation)."""
+    return _stock(
+        request.getfixturevalue("moto_server" if request.param == "moto" else "seaweedfs")
+    )
+
+
+@pytest.fixture
+def moto_s3(moto_server: MotoS3) -> MotoS3:
+    """The stocked bucket on moto only: for STS and the default credential chain, which
+    SeaweedFS (a fixed set of identities, no STS) cannot serve."""
+    _stock(moto_server)
     return moto_server
 
 
-def entry(server: MotoS3, **extra: Any) -> dict[str, Any]:
+def entry(server: S3Server, **extra: Any) -> dict[str, Any]:
     return {
         "endpoint": server.endpoint,
         "s3ForcePathStyle": True,
@@ -224,11 +231,11 @@ def make_readers(*entries: dict[str, Any]) -> UrlReaders:
 
 
 @pytest.fixture
-def readers(s3: MotoS3) -> UrlReaders:
+def readers(s3: S3Server) -> UrlReaders:
     return make_readers(entry(s3))
 
 
-def url(server: MotoS3, key: str, bucket: str = BUCKET) -> str:
+def url(server: S3Server, key: str, bucket: str = BUCKET) -> str:
     return f"{server.endpoint}/{bucket}/{key}"
 
 
@@ -317,7 +324,7 @@ def test_one_reader_per_integration_and_repr() -> None:
         ("https://{b}.s3.amazonaws.com/{k}", "docs/my%20file%2B1.md"),
     ],
 )
-def test_aws_url_forms(s3: MotoS3, monkeypatch: pytest.MonkeyPatch, form: str, key: str) -> None:
+def test_aws_url_forms(s3: S3Server, monkeypatch: pytest.MonkeyPatch, form: str, key: str) -> None:
     # AWS URLs, served by moto: botocore's own endpoint override sends the calls there.
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint)
     readers = make_readers({"accessKeyId": ACCESS_KEY, "secretAccessKey": CANARY})
@@ -325,7 +332,7 @@ def test_aws_url_forms(s3: MotoS3, monkeypatch: pytest.MonkeyPatch, form: str, k
     assert content == (b"# Index\n" if key == "docs/index.md" else b"odd\n")
 
 
-def test_read_url_content_etag_and_date(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_url_content_etag_and_date(readers: UrlReaders, s3: S3Server) -> None:
     head = s3.client().head_object(Bucket=BUCKET, Key="docs/index.md")
     response = readers.read_url(url(s3, "docs/index.md"))
     assert response.buffer() == b"# Index\n"
@@ -334,7 +341,7 @@ def test_read_url_content_etag_and_date(readers: UrlReaders, s3: MotoS3) -> None
     assert s3.get_objects() == [f"/{BUCKET}/docs/index.md"]
 
 
-def test_read_url_streams(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_url_streams(readers: UrlReaders, s3: S3Server) -> None:
     stream = readers.read_url(url(s3, "docs/big.bin")).stream()
     assert stream.read(1000) == b"x" * 1000
     rest = stream.read()
@@ -342,12 +349,12 @@ def test_read_url_streams(readers: UrlReaders, s3: MotoS3) -> None:
     assert len(rest) == 299_000
 
 
-def test_read_url_path_style_without_forcing(s3: MotoS3) -> None:
+def test_read_url_path_style_without_forcing(s3: S3Server) -> None:
     readers = make_readers(entry(s3, s3ForcePathStyle=False))
     assert readers.read(url(s3, "docs/sub/page.md")) == b"# Page\n"
 
 
-def test_read_url_not_modified_by_etag(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_url_not_modified_by_etag(readers: UrlReaders, s3: S3Server) -> None:
     first = readers.read_url(url(s3, "catalog-info.yaml"))
     assert first.etag
     with pytest.raises(NotModifiedError) as info:
@@ -357,7 +364,7 @@ def test_read_url_not_modified_by_etag(readers: UrlReaders, s3: MotoS3) -> None:
     assert again.buffer() == b"kind: Component\n"
 
 
-def test_read_url_not_modified_by_date(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_url_not_modified_by_date(readers: UrlReaders, s3: S3Server) -> None:
     first = readers.read_url(url(s3, "catalog-info.yaml"))
     changed = first.last_modified_at
     assert changed is not None
@@ -377,12 +384,12 @@ def test_read_url_not_modified_by_date(readers: UrlReaders, s3: MotoS3) -> None:
         ("docs/", InvalidUrlError),
     ],
 )
-def test_read_url_errors(readers: UrlReaders, s3: MotoS3, target: str, error: type) -> None:
+def test_read_url_errors(readers: UrlReaders, s3: S3Server, target: str, error: type) -> None:
     with pytest.raises(error):
         readers.read_url(url(s3, target))
 
 
-def test_missing_bucket_is_not_found(readers: UrlReaders, s3: MotoS3) -> None:
+def test_missing_bucket_is_not_found(readers: UrlReaders, s3: S3Server) -> None:
     with pytest.raises(NotFoundError, match="NoSuchBucket"):
         readers.read_url(url(s3, "a.md", bucket="no-such-bucket"))
     with pytest.raises(NotFoundError, match="NoSuchBucket"):
@@ -392,7 +399,7 @@ def test_missing_bucket_is_not_found(readers: UrlReaders, s3: MotoS3) -> None:
 # --- read_tree --------------------------------------------------------------------------
 
 
-def test_read_tree_prefix_ends_at_a_folder_boundary(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_prefix_ends_at_a_folder_boundary(readers: UrlReaders, s3: S3Server) -> None:
     tree = readers.read_tree(url(s3, "docs"))
     files = {f.path: f.content() for f in tree.files()}
     assert files == {
@@ -405,7 +412,7 @@ def test_read_tree_prefix_ends_at_a_folder_boundary(readers: UrlReaders, s3: Mot
     assert len(tree.etag) == 64
 
 
-def test_read_tree_bucket_root_and_dir(readers: UrlReaders, s3: MotoS3, tmp_path: Path) -> None:
+def test_read_tree_bucket_root_and_dir(readers: UrlReaders, s3: S3Server, tmp_path: Path) -> None:
     target = readers.read_tree(f"{s3.endpoint}/{BUCKET}/").dir(tmp_path / "out")
     written = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
     assert written == [
@@ -419,33 +426,44 @@ def test_read_tree_bucket_root_and_dir(readers: UrlReaders, s3: MotoS3, tmp_path
     ]
 
 
-def test_read_tree_files_carry_last_modified(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_files_carry_last_modified(readers: UrlReaders, s3: S3Server) -> None:
     head = s3.client().head_object(Bucket=BUCKET, Key="docs/sub/page.md")
     files = {f.path: f for f in readers.read_tree(url(s3, "docs/sub")).files()}
     assert files["page.md"].last_modified_at == head["LastModified"]
 
 
-def test_read_tree_skips_unsafe_keys(readers: UrlReaders, s3: MotoS3, tmp_path: Path) -> None:
-    s3.put(
-        BUCKET,
-        {
-            "docs/../escape.md": "no",
-            "docs/./dot.md": "no",
-            "docs/a/../../up.md": "no",
-            "docs/%2e%2e/enc.md": "no",
-            "docs/a\\..\\..\\win.md": "no",
-            "docs//double.md": "no",
-            "docs/ctl\x01.md": "no",
-        },
-    )
+UNSAFE_KEYS = [
+    "docs/../escape.md",
+    "docs/./dot.md",
+    "docs/a/../../up.md",
+    "docs/%2e%2e/enc.md",
+    "docs/a\\..\\..\\win.md",
+    "docs//double.md",
+    "docs/ctl\x01.md",
+]
+
+
+def test_read_tree_skips_unsafe_keys(readers: UrlReaders, s3: S3Server, tmp_path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    refused = []
+    for key in UNSAFE_KEYS:
+        try:
+            s3.put(BUCKET, {key: "no"})
+        except ClientError:  # SeaweedFS (a file-system namespace) refuses some outright
+            refused.append(key)
+    assert refused == [] if isinstance(s3, MotoS3) else len(refused) < len(UNSAFE_KEYS)
+    listed = {o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET)["Contents"]}
+    # SeaweedFS stores "docs//double.md" as "docs/double.md": then it is a plain file
+    normalised = ["out/double.md"] if "docs/double.md" in listed else []
     tree = readers.read_tree(url(s3, "docs"))
     target = tree.dir(tmp_path / "out")
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md"))
-    assert written == ["out/index.md", "out/my file+1.md", "out/sub/page.md"]
+    assert written == sorted(["out/index.md", "out/my file+1.md", "out/sub/page.md", *normalised])
     assert target == tmp_path / "out"
 
 
-def test_read_tree_filter_is_honoured_before_download(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_filter_is_honoured_before_download(readers: UrlReaders, s3: S3Server) -> None:
     seen: dict[str, int] = {}
 
     def small_markdown(path: str, info: FileInfo) -> bool:
@@ -459,24 +477,24 @@ def test_read_tree_filter_is_honoured_before_download(readers: UrlReaders, s3: M
     assert len(s3.get_objects()) == 3
 
 
-def test_read_tree_downloads_lazily_and_pins_etags(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_downloads_lazily_and_pins_etags(readers: UrlReaders, s3: S3Server) -> None:
     tree = readers.read_tree(url(s3, "docs/sub"))
     assert s3.get_objects() == []
     [item] = list(tree.files())
     assert item.content() == b"# Page\n"
-    pinned = [r for r in s3.requests if r.is_get_object]
+    pinned = s3.get_object_requests()
     assert pinned[0].headers["If-Match"].strip('"')
 
 
-def test_read_tree_object_replaced_mid_read(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_object_replaced_mid_read(readers: UrlReaders, s3: S3Server) -> None:
     tree = readers.read_tree(url(s3, "docs/sub"))
     s3.put(BUCKET, {"docs/sub/page.md": "# Changed\n"})
-    with pytest.raises(UpstreamError, match="changed") as info:
+    with pytest.raises(ChangedWhileReadingError, match="changed") as info:
         list(tree.files())
     assert info.value.status == 412
 
 
-def test_read_tree_etag_and_not_modified(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_etag_and_not_modified(readers: UrlReaders, s3: S3Server) -> None:
     first = readers.read_tree(url(s3, "docs")).etag
     assert readers.read_tree(url(s3, "docs")).etag == first
     s3.clear_requests()
@@ -493,7 +511,7 @@ def test_read_tree_etag_and_not_modified(readers: UrlReaders, s3: MotoS3) -> Non
     assert {f.path: f.content() for f in changed.files()}["sub/page.md"] == b"# Changed\n"
 
 
-def test_read_tree_paginates(s3: MotoS3) -> None:
+def test_read_tree_paginates(s3: S3Server) -> None:
     s3.put("many", {f"d/{i:02d}.txt": str(i) for i in range(7)})
     reader = direct_reader(entry(s3), page_size=3)
     s3.clear_requests()
@@ -510,14 +528,14 @@ def test_read_tree_paginates(s3: MotoS3) -> None:
         )
 
 
-def test_read_tree_missing_prefix_is_not_found(readers: UrlReaders, s3: MotoS3) -> None:
+def test_read_tree_missing_prefix_is_not_found(readers: UrlReaders, s3: S3Server) -> None:
     with pytest.raises(NotFoundError, match="read_url an object"):
         readers.read_tree(url(s3, "docs/index.md"))
     with pytest.raises(NotFoundError):
         readers.read_tree(url(s3, "nothing-here"))
 
 
-def test_empty_bucket_root_is_an_empty_tree(readers: UrlReaders, s3: MotoS3) -> None:
+def test_empty_bucket_root_is_an_empty_tree(readers: UrlReaders, s3: S3Server) -> None:
     s3.client().create_bucket(Bucket="empty")
     tree = readers.read_tree(url(s3, "", bucket="empty"))
     assert list(tree.files()) == []
@@ -526,7 +544,7 @@ def test_empty_bucket_root_is_an_empty_tree(readers: UrlReaders, s3: MotoS3) -> 
 # --- search -----------------------------------------------------------------------------
 
 
-def test_search_glob_lists_the_static_prefix_only(readers: UrlReaders, s3: MotoS3) -> None:
+def test_search_glob_lists_the_static_prefix_only(readers: UrlReaders, s3: S3Server) -> None:
     result = readers.search(url(s3, "docs/**/*.md"))
     assert s3.get_objects() == []  # contents are fetched on demand
     by_url = {f.url: f.content() for f in result.files}
@@ -539,7 +557,7 @@ def test_search_glob_lists_the_static_prefix_only(readers: UrlReaders, s3: MotoS
     assert len(result.etag) == 64
 
 
-def test_search_glob_virtual_hosted_urls(s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_glob_virtual_hosted_urls(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint)
     readers = make_readers({"accessKeyId": ACCESS_KEY, "secretAccessKey": CANARY})
     base = f"https://{BUCKET}.s3.eu-west-1.amazonaws.com"
@@ -551,7 +569,7 @@ def test_search_glob_virtual_hosted_urls(s3: MotoS3, monkeypatch: pytest.MonkeyP
     ]
 
 
-def test_search_glob_not_modified(readers: UrlReaders, s3: MotoS3) -> None:
+def test_search_glob_not_modified(readers: UrlReaders, s3: S3Server) -> None:
     etag = readers.search(url(s3, "**/*.yaml")).etag
     with pytest.raises(NotModifiedError):
         readers.search(url(s3, "**/*.yaml"), etag=etag)
@@ -564,7 +582,7 @@ def test_search_glob_not_modified(readers: UrlReaders, s3: MotoS3) -> None:
     assert s3.get_objects() == []
 
 
-def test_search_exact_and_miss(readers: UrlReaders, s3: MotoS3) -> None:
+def test_search_exact_and_miss(readers: UrlReaders, s3: S3Server) -> None:
     exact = readers.search(url(s3, "docs/index.md"))
     assert [f.url for f in exact.files] == [url(s3, "docs/index.md")]
     assert exact.files[0].content() == b"# Index\n"
@@ -577,14 +595,15 @@ def test_search_exact_and_miss(readers: UrlReaders, s3: MotoS3) -> None:
 # --- credentials ------------------------------------------------------------------------
 
 
-def test_static_keys_sign_requests_and_never_travel(readers: UrlReaders, s3: MotoS3) -> None:
+def test_static_keys_sign_requests_and_never_travel(readers: UrlReaders, s3: S3Server) -> None:
     readers.read(url(s3, "docs/index.md"))
     [request] = s3.requests
     assert f"Credential={ACCESS_KEY}/" in request.headers["Authorization"]
     assert all(CANARY not in json.dumps(r.headers) for r in s3.requests)
 
 
-def test_default_chain(s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_chain(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3 = moto_s3
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret-value")
     readers = make_readers({"endpoint": s3.endpoint})
@@ -592,22 +611,23 @@ def test_default_chain(s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Credential=AKIAFROMENVIRONMENT/" in s3.requests[-1].headers["Authorization"]
 
 
-def test_no_credentials_anywhere(s3: MotoS3) -> None:
+def test_no_credentials_anywhere(s3: S3Server) -> None:
     readers = make_readers({"endpoint": s3.endpoint})
     with pytest.raises(AuthenticationError, match="accessKeyId"):
         readers.read(url(s3, "docs/index.md"))
     assert s3.requests == []
 
 
-def test_half_configured_keys(s3: MotoS3) -> None:
+def test_half_configured_keys(s3: S3Server) -> None:
     readers = make_readers({"endpoint": s3.endpoint, "accessKeyId": ACCESS_KEY})
     with pytest.raises(ConfigError, match="both"):
         readers.read(url(s3, "docs/index.md"))
 
 
 def test_assume_role_through_sts(
-    s3: MotoS3, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    s3 = moto_s3
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", s3.endpoint)
     role = "arn:aws:iam::123456789012:role/catalog-reader"
@@ -754,8 +774,9 @@ def test_unreachable_endpoint_is_a_transport_error() -> None:
 
 
 def test_assume_role_refused(
-    faults: FaultServer, s3: MotoS3, monkeypatch: pytest.MonkeyPatch
+    faults: FaultServer, moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    s3 = moto_s3
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", faults.endpoint)
     faults.fault = Fault(
         403,
@@ -772,7 +793,10 @@ def test_assume_role_refused(
 # --- boto3 is optional --------------------------------------------------------------------
 
 
-def test_missing_boto3_says_how_to_install(monkeypatch: pytest.MonkeyPatch, s3: MotoS3) -> None:
+def test_missing_boto3_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, moto_s3: MotoS3
+) -> None:
+    s3 = moto_s3
     monkeypatch.setitem(sys.modules, "boto3", None)
     readers = make_readers(entry(s3))  # building the readers does not need boto3
     with pytest.raises(ConfigError, match=r"pip install 'scmreader\[s3\]'"):

@@ -1,7 +1,8 @@
 """AzureBlobStorageUrlReader against Azurite on loopback (urlreader spec §2.13).
 
-Azurite (npm ``azurite``) is started once per module on a free port, behind a small
-recording proxy (``Azurite``) so tests can count and inspect the requests the reader sent.
+Azurite (npm ``azurite``) is started once per test session on a free port, behind a small
+recording proxy (``object_servers.Azurite``) so tests can count and inspect the requests
+the reader sent.
 The reader's endpoint is the proxy, so its URLs are path-style:
 ``http://127.0.0.1:<proxy>/devstoreaccount1/<container>/<blob>``. Without the
 ``azurite-blob`` binary (PATH, ``$AZURITE_BLOB``, or ``/tmp/azurite-cache``) or without
@@ -10,27 +11,22 @@ azure-storage-blob the tests skip locally and fail when ``CI`` is set.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from object_servers import AZURITE_ACCOUNT as ACCOUNT
+from object_servers import AZURITE_KEY as DEV_KEY
+from object_servers import Azurite, free_port
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     ConfigError,
     InvalidUrlError,
     NotAllowedError,
@@ -38,16 +34,12 @@ from scmreader.errors import (
     NotModifiedError,
     ScmReaderError,
     TransportError,
-    UpstreamError,
 )
 from scmreader.http import HttpSettings
 from scmreader.readers import UrlReaders
 from scmreader.readers.azure_blob import READER_FACTORY, AzureBlobStorageUrlReader
 from scmreader.readers.types import FileInfo
 
-ACCOUNT = "devstoreaccount1"
-#: Azurite's published development key (not a secret).
-DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 #: A wrong but well-formed account key that must never show up anywhere.
 CANARY_KEY = "Q2FuYXJ5QWNjb3VudEtleURvTm90TGVhazAxMjM0NTY3ODlhYmNkZWY="
 CANARY_SIG = "CanarySasSignatureDoNotLeak0123456789abcdefXYZ%3D"
@@ -64,208 +56,6 @@ try:
     import azure.storage.blob as azblob
 except ImportError:  # pragma: no cover - depends on the environment
     _missing("azure-storage-blob is not installed (pip install 'scmreader[azure]')")
-
-
-def azurite_binary() -> str:
-    """The azurite-blob launcher; skips the test (fails it under CI) when it is missing."""
-    candidates = [
-        os.environ.get("AZURITE_BLOB"),
-        shutil.which("azurite-blob"),
-        "/tmp/azurite-cache/node_modules/.bin/azurite-blob",
-    ]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    _missing(
-        "azurite-blob is not installed (npm install --prefix /tmp/azurite-cache azurite@3, "
-        "or set AZURITE_BLOB); the Azure Blob Storage reader tests need it"
-    )
-    raise AssertionError("unreachable")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-# --- Azurite behind a recording proxy ----------------------------------------------------
-
-
-@dataclass
-class Recorded:
-    """One request the proxy forwarded."""
-
-    method: str
-    path: str  # with the query, as sent
-    headers: dict[str, str]
-
-    @property
-    def query(self) -> dict[str, list[str]]:
-        return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
-
-    @property
-    def auth_headers(self) -> list[str]:
-        names = [h for h in ("Authorization",) if h in self.headers]
-        return names + (["sas"] if "sig" in self.query else [])
-
-    @property
-    def is_blob_get(self) -> bool:
-        """A Get Blob (``/<account>/<container>/<blob>``, not a listing)."""
-        route = urlsplit(self.path).path.strip("/")
-        return self.method == "GET" and route.count("/") >= 2 and "comp" not in self.query
-
-
-@dataclass
-class Azurite:
-    """azurite-blob on a free loopback port, and a recording proxy in front of it."""
-
-    workdir: Path
-    requests: list[Recorded] = field(default_factory=list)
-    host: str = ""
-
-    def __post_init__(self) -> None:
-        binary = azurite_binary()
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        for _ in range(5):  # a free port can be taken between probing and binding
-            self.port = _free_port()
-            self.process = subprocess.Popen(
-                [
-                    binary,
-                    "--blobHost", "127.0.0.1",
-                    "--blobPort", str(self.port),
-                    "--location", str(self.workdir),
-                    "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            if self._wait_ready():
-                break
-            self.stop()
-        else:
-            raise RuntimeError("azurite-blob did not start")
-        self._start_proxy()
-
-    def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.1)
-        return False
-
-    def _start_proxy(self) -> None:
-        upstream = self.port
-        log = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items()}
-                log.append(Recorded(self.command, self.path, headers))
-                conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
-                try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    answer = conn.getresponse()
-                    data = answer.read()
-                finally:
-                    conn.close()
-                self.send_response_only(answer.status, answer.reason)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _forward
-
-        self._proxy = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._proxy.daemon_threads = True
-        self.host = f"127.0.0.1:{self._proxy.server_port}"
-        self._thread = threading.Thread(
-            target=self._proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        """The proxy's endpoint (what the reader is configured with)."""
-        return f"http://{self.host}"
-
-    def service(self) -> Any:
-        """A plain SDK client straight to Azurite, for setting up containers."""
-        return azblob.BlobServiceClient(
-            f"http://127.0.0.1:{self.port}/{ACCOUNT}",
-            credential={"account_name": ACCOUNT, "account_key": DEV_KEY},
-        )
-
-    def put(self, container: str, files: dict[str, bytes | str], **metadata: Any) -> None:
-        client = self.service().get_container_client(container)
-        if not client.exists():
-            client.create_container()
-        for name, data in files.items():
-            client.upload_blob(
-                name,
-                data.encode() if isinstance(data, str) else data,
-                overwrite=True,
-                metadata=metadata.get(name),
-            )
-
-    def reset(self, container: str) -> None:
-        client = self.service().get_container_client(container)
-        if client.exists():
-            client.delete_container()
-        self.clear_requests()
-
-    def clear_requests(self) -> None:
-        self.requests.clear()
-
-    def blob_gets(self) -> list[str]:
-        return [urlsplit(r.path).path for r in self.requests if r.is_blob_get]
-
-    def listings(self) -> list[Recorded]:
-        return [r for r in self.requests if r.query.get("comp") == ["list"]]
-
-    def stop(self) -> None:
-        if getattr(self, "_proxy", None) is not None:
-            self._proxy.shutdown()
-            self._proxy.server_close()
-            self._thread.join(5)
-            self._proxy = None  # type: ignore[assignment]
-        process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    server = Azurite(tmp_path_factory.mktemp("azurite"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -480,7 +270,7 @@ def test_read_url_errors(
 
 
 def test_connection_refused_is_a_transport_error() -> None:
-    endpoint = f"http://127.0.0.1:{_free_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     found = blob_reader(
         make_readers({"accountName": ACCOUNT, "endpoint": endpoint, "accountKey": DEV_KEY})
     )
@@ -577,10 +367,10 @@ def test_read_tree_pins_the_listed_etag(readers: UrlReaders, store: Azurite) -> 
     tree = readers.read_tree(url(store, "docs/sub"))
     time.sleep(1.1)  # Azurite's etags are time-based
     store.put(CONTAINER, {"docs/sub/page.md": "# Changed\n"})
-    with pytest.raises(UpstreamError, match="changed") as info:
+    with pytest.raises(ChangedWhileReadingError, match="changed") as info:
         list(tree.files())
     assert info.value.status == 412
-    gets = [r for r in store.requests if r.is_blob_get]
+    gets = store.blob_get_requests()
     assert gets[0].headers["If-Match"]
 
 

@@ -9,8 +9,6 @@ the SharedKey ``Authorization`` header the proxy saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from contract import CONTRACT_FILES, ContractEnv, ReaderContract
 from test_azure_blob_reader import ACCOUNT, Azurite, entry  # skips without Azurite/SDK
@@ -18,13 +16,6 @@ from test_azure_blob_reader import ACCOUNT, Azurite, entry  # skips without Azur
 from scmreader.readers import UrlReaders
 
 CONTAINER = "contract"
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    server = Azurite(tmp_path_factory.mktemp("azurite-contract"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture

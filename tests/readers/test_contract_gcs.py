@@ -1,4 +1,5 @@
-"""The shared reader contract, run against GoogleGcsUrlReader and gcp-storage-emulator.
+"""The shared reader contract, run against GoogleGcsUrlReader on gcp-storage-emulator and
+on fake-gcs-server (a Cloud Storage implementation that keeps generations as GCS does).
 
 The "repository" is a bucket holding CONTRACT_FILES; browse URLs are the usual
 ``https://storage.cloud.google.com/<bucket>/<name>`` (the reader is pointed at the emulator
@@ -6,8 +7,8 @@ with ``endpoint=``); the "archive downloads" the suite counts are object downloa
 (``/download/storage/v1/b/<bucket>/o/<name>``; metadata and listings are under
 ``/storage/v1``); and the credential check looks at the ``Authorization`` header the
 emulator received, carrying the token the service account from the config obtained from
-the emulator's ``/token``. ``GcsEmulator`` offers the request log the suite reads from a
-FakeScmHost.
+the emulator's (or the recording proxy's) ``/token``. ``GcsEmulator`` and ``FakeGcs``
+offer the request log the suite reads from a FakeScmHost.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from contract import CONTRACT_FILES, ContractEnv, ReaderContract
+from object_servers import FakeGcs, gcs_factory
 from test_google_gcs_reader import (  # skips without google-cloud-storage / the emulator
     CLIENT_EMAIL,
     GCS,
@@ -24,10 +26,7 @@ from test_google_gcs_reader import (  # skips without google-cloud-storage / the
     gcp_env,
 )
 
-from scmreader.integrations.google_gcs import GoogleGcsIntegration
 from scmreader.readers import UrlReaders
-from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
-from scmreader.readers.google_gcs import GoogleGcsUrlReader
 
 __all__ = ["gcp_env"]  # the autouse fixture that isolates the Google environment
 
@@ -41,39 +40,30 @@ def emulator() -> Iterator[GcsEmulator]:
     server.stop()
 
 
-def _factory(emulator: GcsEmulator) -> ReaderFactory:
-    """The built-in factory's reader, fed by the config, but talking to the emulator."""
-
-    def create(context: ReaderContext) -> list[ReaderTuple]:
-        (integration,) = context.integrations.group("googleGcs").list()
-        assert isinstance(integration, GoogleGcsIntegration)
-        reader = GoogleGcsUrlReader(
-            integration,
-            tree=context.tree,
-            endpoint=emulator.endpoint,
-            token_uri=f"{emulator.endpoint}/token",
-        )
-        return [ReaderTuple(reader, lambda url: url.host == "storage.cloud.google.com")]
-
-    return ReaderFactory(name="googleGcsEmulated", order=0, create=create)
-
-
-@pytest.fixture
-def contract(emulator: GcsEmulator) -> ContractEnv:
-    emulator.reset()
-    emulator.put(BUCKET, dict(CONTRACT_FILES))
-    emulator.clear_requests()
+@pytest.fixture(params=["gcp-storage-emulator", "fake-gcs-server"])
+def contract(request: pytest.FixtureRequest) -> ContractEnv:
+    """The contract bucket on gcp-storage-emulator or on fake-gcs-server."""
+    server: GcsEmulator | FakeGcs
+    if request.param == "fake-gcs-server":
+        server = request.getfixturevalue("fake_gcs")
+        bucket = server.new_bucket("contract")
+    else:
+        server = request.getfixturevalue("emulator")
+        server.reset()
+        bucket = BUCKET
+    server.put(bucket, dict(CONTRACT_FILES))
+    server.clear_requests()
     config = {
         "integrations": {"googleGcs": {"clientEmail": CLIENT_EMAIL, "privateKey": PRIVATE_KEY}}
     }
-    base = f"{GCS}/{BUCKET}"
+    base = f"{GCS}/{bucket}"
     return ContractEnv(
-        readers=UrlReaders.default(config, factories=[_factory(emulator)]),
-        hosts=[emulator],  # type: ignore[list-item]  # duck-typed: GcsEmulator has FakeScmHost's request log
+        readers=UrlReaders.default(config, factories=[gcs_factory(server.endpoint)]),
+        hosts=[server],  # type: ignore[list-item]  # duck-typed: FakeScmHost's request log
         file_url=lambda path: f"{base}/{path}",
         tree_url=lambda path: f"{base}/{path}",
         archive_path=r"^/download/",
-        credential_hosts={emulator.host},
+        credential_hosts={server.host},
     )
 
 

@@ -26,9 +26,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from object_servers import GCS_ACCESS_TOKEN, FakeGcs, ThreadedServer
 
 from scmreader.errors import (
     AuthenticationError,
+    ChangedWhileReadingError,
     ConfigError,
     InvalidUrlError,
     NotFoundError,
@@ -61,7 +63,7 @@ pytest.importorskip("gcp_storage_emulator")
 BUCKET = "scm-bucket"
 GCS = "https://storage.cloud.google.com"
 CLIENT_EMAIL = "reader@scm-project.iam.gserviceaccount.com"
-ACCESS_TOKEN = "ya29.fake-access-token-for-tests"
+ACCESS_TOKEN = GCS_ACCESS_TOKEN
 FAST = HttpSettings(retry_budget=0.5, connect_timeout=2, read_timeout=5)
 
 
@@ -105,7 +107,7 @@ class Recorded:
 
 
 @dataclass
-class GcsEmulator:
+class GcsEmulator(ThreadedServer):
     """gcp-storage-emulator on 127.0.0.1 with a request log (duck-types FakeScmHost's),
     a token endpoint, and injectable faults (``faults[path_fragment] = status``)."""
 
@@ -172,31 +174,15 @@ class GcsEmulator:
                     if not self._intercept():
                         super().do_POST()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, self.storage))
-        self._server.daemon_threads = True
-        self.host = f"127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}"
-
-    def clear_requests(self) -> None:
-        self.requests.clear()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, self.storage))
+        server.daemon_threads = True
+        self._serve(server)
 
     def reset(self) -> None:
         self.storage.wipe()
         self.faults.clear()
         self.token_status = 200
         self.clear_requests()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def put(self, bucket: str, files: dict[str, bytes | str]) -> None:
         """Create ``bucket`` (if needed) and upload ``files`` through the JSON API."""
@@ -219,6 +205,9 @@ class GcsEmulator:
         resource = dict(self.storage.objects[bucket][like])
         resource["name"] = name
         self.storage.objects[bucket][name] = resource
+
+    def generation(self, bucket: str, name: str) -> str:
+        return str(self.storage.objects[bucket][name]["generation"])
 
     def downloads(self) -> list[str]:
         return [r.path for r in self.requests if r.is_download]
@@ -248,8 +237,16 @@ def emulator() -> Iterator[GcsEmulator]:
     server.stop()
 
 
-@pytest.fixture
-def gcs(emulator: GcsEmulator) -> GcsEmulator:
+#: The two Cloud Storage servers the tests run on (the same request-log and setup methods).
+GcsServer = GcsEmulator | FakeGcs
+
+
+@pytest.fixture(params=["gcp-storage-emulator", "fake-gcs-server"])
+def gcs(request: pytest.FixtureRequest) -> GcsServer:
+    """The stocked bucket on gcp-storage-emulator, and on fake-gcs-server."""
+    emulator: GcsServer = request.getfixturevalue(
+        "emulator" if request.param == "gcp-storage-emulator" else "fake_gcs"
+    )
     emulator.reset()
     emulator.put(
         BUCKET,
@@ -274,7 +271,7 @@ def service_account(**overrides: Any) -> GoogleGcsIntegration:
 
 
 def make_reader(
-    gcs: GcsEmulator, integration: GoogleGcsIntegration | None = None, **kwargs: Any
+    gcs: GcsServer, integration: GoogleGcsIntegration | None = None, **kwargs: Any
 ) -> GoogleGcsUrlReader:
     """A reader with a service account whose tokens come from the emulator's /token."""
     return GoogleGcsUrlReader(
@@ -337,11 +334,11 @@ def test_factory_claims_only_the_gcs_host() -> None:
 # --- read_url -------------------------------------------------------------------------
 
 
-def test_read_url_content_etag_and_date(gcs: GcsEmulator) -> None:
+def test_read_url_content_etag_and_date(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     response = reader.read_url(url("docs/index.md"))
     assert response.buffer() == b"# Index\n"
-    generation = gcs.storage.objects[BUCKET]["docs/index.md"]["generation"]
+    generation = gcs.generation(BUCKET, "docs/index.md")
     assert response.etag == generation
     assert response.last_modified_at is not None
     assert abs(response.last_modified_at - datetime.now(UTC)) < timedelta(minutes=5)
@@ -350,7 +347,7 @@ def test_read_url_content_etag_and_date(gcs: GcsEmulator) -> None:
     assert all(r.headers.get("authorization") == f"Bearer {ACCESS_TOKEN}" for r in api)
 
 
-def test_read_url_streams_in_chunks(gcs: GcsEmulator) -> None:
+def test_read_url_streams_in_chunks(gcs: GcsServer) -> None:
     reader = make_reader(gcs, chunk_size=128 * 1024)
     stream = reader.read_url(url("docs/big.bin")).stream()
     assert gcs.downloads() == []  # nothing fetched before the stream is read
@@ -360,7 +357,7 @@ def test_read_url_streams_in_chunks(gcs: GcsEmulator) -> None:
     assert len(gcs.downloads()) == 3  # 128 KiB + 128 KiB + the rest, no request past the end
 
 
-def test_read_url_not_modified_by_etag_downloads_nothing(gcs: GcsEmulator) -> None:
+def test_read_url_not_modified_by_etag_downloads_nothing(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     etag = reader.read_url(url("catalog-info.yaml")).etag
     gcs.clear_requests()
@@ -373,7 +370,7 @@ def test_read_url_not_modified_by_etag_downloads_nothing(gcs: GcsEmulator) -> No
     )
 
 
-def test_read_url_not_modified_by_date(gcs: GcsEmulator) -> None:
+def test_read_url_not_modified_by_date(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     with pytest.raises(NotModifiedError):
         reader.read_url(url("top.txt"), last_modified_after=datetime.now(UTC) + timedelta(1))
@@ -382,13 +379,13 @@ def test_read_url_not_modified_by_date(gcs: GcsEmulator) -> None:
 
 
 @pytest.mark.parametrize("target", [url("docs/missing.md"), url("a.yaml", bucket="no-such-bucket")])
-def test_read_url_missing_is_not_found(gcs: GcsEmulator, target: str) -> None:
+def test_read_url_missing_is_not_found(gcs: GcsServer, target: str) -> None:
     with pytest.raises(NotFoundError) as caught:
         make_reader(gcs).read_url(target)
     assert caught.value.status == 404
 
 
-def test_read_url_of_a_folder_is_invalid(gcs: GcsEmulator) -> None:
+def test_read_url_of_a_folder_is_invalid(gcs: GcsServer) -> None:
     with pytest.raises(InvalidUrlError, match="read_tree"):
         make_reader(gcs).read_url(url("docs/"))
 
@@ -403,14 +400,14 @@ def test_read_url_of_a_folder_is_invalid(gcs: GcsEmulator) -> None:
         (503, UpstreamError),
     ],
 )
-def test_read_url_maps_statuses(gcs: GcsEmulator, status: int, error: type[Exception]) -> None:
+def test_read_url_maps_statuses(gcs: GcsServer, status: int, error: type[Exception]) -> None:
     gcs.faults["catalog-info.yaml"] = status
     with pytest.raises(error) as caught:
         make_reader(gcs).read_url(url("catalog-info.yaml"))
     assert getattr(caught.value, "status", None) == status
 
 
-def test_download_failure_after_metadata_is_typed(gcs: GcsEmulator) -> None:
+def test_download_failure_after_metadata_is_typed(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     response = reader.read_url(url("top.txt"))
     gcs.faults["/download/"] = 403
@@ -433,7 +430,7 @@ def test_unreachable_endpoint_is_a_transport_error(monkeypatch: pytest.MonkeyPat
 
 
 def test_emulator_env_without_service_account_is_anonymous(
-    gcs: GcsEmulator, monkeypatch: pytest.MonkeyPatch
+    gcs: GcsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs.endpoint)
     readers = UrlReaders.default({})
@@ -442,7 +439,7 @@ def test_emulator_env_without_service_account_is_anonymous(
 
 
 def test_service_account_from_config_through_the_default_factory(
-    gcs: GcsEmulator, monkeypatch: pytest.MonkeyPatch
+    gcs: GcsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs.endpoint)
     config = {"integrations": {"googleGcs": {"clientEmail": CLIENT_EMAIL, "privateKey": "x"}}}
@@ -461,7 +458,7 @@ def test_no_default_credentials_is_an_authentication_error() -> None:
         reader.read_url(url("top.txt"))
 
 
-def test_rejected_service_account_is_an_authentication_error(gcs: GcsEmulator) -> None:
+def test_rejected_service_account_is_an_authentication_error(gcs: GcsServer) -> None:
     gcs.token_status = 400
     with pytest.raises(AuthenticationError, match="clientEmail"):
         make_reader(gcs).read_url(url("top.txt"))
@@ -469,14 +466,14 @@ def test_rejected_service_account_is_an_authentication_error(gcs: GcsEmulator) -
 
 
 def test_missing_package_tells_how_to_install(
-    gcs: GcsEmulator, monkeypatch: pytest.MonkeyPatch
+    gcs: GcsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "google.cloud.storage", None)
     with pytest.raises(ConfigError, match=r"pip install 'scmreader\[gcs\]'"):
         make_reader(gcs).read_url(url("top.txt"))
 
 
-def test_private_key_never_leaks(gcs: GcsEmulator, caplog: pytest.LogCaptureFixture) -> None:
+def test_private_key_never_leaks(gcs: GcsServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     reader = make_reader(gcs)
     seen: list[str] = [repr(reader), str(reader), repr(reader.integration.config)]
@@ -504,7 +501,7 @@ def test_private_key_never_leaks(gcs: GcsEmulator, caplog: pytest.LogCaptureFixt
 # --- read_tree ------------------------------------------------------------------------
 
 
-def test_read_tree_prefix_stops_at_the_folder_boundary(gcs: GcsEmulator) -> None:
+def test_read_tree_prefix_stops_at_the_folder_boundary(gcs: GcsServer) -> None:
     tree = make_reader(gcs).read_tree(url("docs"))
     files = {f.path: f.content() for f in tree.files()}
     assert files == {
@@ -516,7 +513,7 @@ def test_read_tree_prefix_stops_at_the_folder_boundary(gcs: GcsEmulator) -> None
     assert gcs.listings()[0].query["prefix"] == ["docs/"]
 
 
-def test_read_tree_root_and_last_modified(gcs: GcsEmulator) -> None:
+def test_read_tree_root_and_last_modified(gcs: GcsServer) -> None:
     files = list(make_reader(gcs).read_tree(url("")).files())
     assert {f.path for f in files} == {
         "catalog-info.yaml",
@@ -529,7 +526,7 @@ def test_read_tree_root_and_last_modified(gcs: GcsEmulator) -> None:
     assert all(f.last_modified_at is not None for f in files)
 
 
-def test_read_tree_skips_markers_and_unsafe_names(gcs: GcsEmulator) -> None:
+def test_read_tree_skips_markers_and_unsafe_names(gcs: GcsServer) -> None:
     for name in (
         "docs/",
         "docs/sub/",
@@ -544,7 +541,7 @@ def test_read_tree_skips_markers_and_unsafe_names(gcs: GcsEmulator) -> None:
     assert files == {"index.md", "big.bin", "sub/page.md"}
 
 
-def test_read_tree_filter_sees_sizes_and_downloads_only_selected(gcs: GcsEmulator) -> None:
+def test_read_tree_filter_sees_sizes_and_downloads_only_selected(gcs: GcsServer) -> None:
     seen: dict[str, int] = {}
 
     def small(path: str, info: FileInfo) -> bool:
@@ -558,12 +555,12 @@ def test_read_tree_filter_sees_sizes_and_downloads_only_selected(gcs: GcsEmulato
     assert not any("big.bin" in d for d in gcs.downloads())
 
 
-def test_read_tree_dir(gcs: GcsEmulator, tmp_path: Path) -> None:
+def test_read_tree_dir(gcs: GcsServer, tmp_path: Path) -> None:
     target = make_reader(gcs).read_tree(url("docs/sub")).dir(tmp_path / "out")
     assert (target / "page.md").read_bytes() == b"# Page\n"
 
 
-def test_read_tree_etag_not_modified_before_download(gcs: GcsEmulator) -> None:
+def test_read_tree_etag_not_modified_before_download(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     etag = reader.read_tree(url("docs")).etag
     assert reader.read_tree(url("docs")).etag == etag  # stable
@@ -577,7 +574,20 @@ def test_read_tree_etag_not_modified_before_download(gcs: GcsEmulator) -> None:
     assert {f.path: f.content() for f in changed.files()}["index.md"] == b"# Changed\n"
 
 
-def test_read_tree_missing_prefix_or_bucket_is_not_found(gcs: GcsEmulator) -> None:
+def test_generation_gone_mid_read_is_changed_while_reading(fake_gcs: FakeGcs) -> None:
+    """Without Object Versioning an overwrite deletes the listed generation, so the pinned
+    download gets 404: ChangedWhileReadingError, not NotFoundError. fake-gcs-server only:
+    gcp-storage-emulator ignores ``generation`` and would serve the new content."""
+    bucket = fake_gcs.new_bucket("generations")
+    fake_gcs.put(bucket, {"docs/index.md": "# Index\n"})
+    tree = make_reader(fake_gcs).read_tree(url("docs", bucket=bucket))
+    fake_gcs.put(bucket, {"docs/index.md": "# Changed\n"})
+    with pytest.raises(ChangedWhileReadingError) as info:
+        list(tree.files())
+    assert info.value.status == 404
+
+
+def test_read_tree_missing_prefix_or_bucket_is_not_found(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     with pytest.raises(NotFoundError):
         reader.read_tree(url("nothing"))
@@ -585,7 +595,7 @@ def test_read_tree_missing_prefix_or_bucket_is_not_found(gcs: GcsEmulator) -> No
         reader.read_tree(url("", bucket="no-such-bucket"))
 
 
-def test_read_tree_rejects_traversal(gcs: GcsEmulator) -> None:
+def test_read_tree_rejects_traversal(gcs: GcsServer) -> None:
     with pytest.raises(InvalidUrlError):
         make_reader(gcs).read_tree(url("docs/%2e%2e/secrets"))
 
@@ -593,7 +603,7 @@ def test_read_tree_rejects_traversal(gcs: GcsEmulator) -> None:
 # --- search ---------------------------------------------------------------------------
 
 
-def test_search_glob_lists_the_static_prefix_and_fetches_lazily(gcs: GcsEmulator) -> None:
+def test_search_glob_lists_the_static_prefix_and_fetches_lazily(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     result = reader.search(url("docs/**/*.md"))
     assert gcs.listings()[0].query["prefix"] == ["docs/"]
@@ -609,25 +619,25 @@ def test_search_glob_lists_the_static_prefix_and_fetches_lazily(gcs: GcsEmulator
     assert gcs.downloads() == []
 
 
-def test_search_prefix_glob_like_backstage(gcs: GcsEmulator) -> None:
+def test_search_prefix_glob_like_backstage(gcs: GcsServer) -> None:
     result = make_reader(gcs).search(url("docs*"))
     assert result.files == []  # '*' stays within a segment: no key is exactly docs<x>
     result = make_reader(gcs).search(url("docs/*"))
     assert sorted(f.url for f in result.files) == [url("docs/big.bin"), url("docs/index.md")]
 
 
-def test_search_urls_are_encoded(gcs: GcsEmulator) -> None:
+def test_search_urls_are_encoded(gcs: GcsServer) -> None:
     gcs.put(BUCKET, {"space dir/a b.md": "spaced\n"})
     result = make_reader(gcs).search(url("space%20dir/*.md"))
     assert [f.url for f in result.files] == [url("space%20dir/a%20b.md")]
     assert result.files[0].content() == b"spaced\n"
 
 
-def test_search_exact_and_miss(gcs: GcsEmulator) -> None:
+def test_search_exact_and_miss(gcs: GcsServer) -> None:
     reader = make_reader(gcs)
     exact = reader.search(url("top.txt"))
     assert [(f.url, f.content()) for f in exact.files] == [(url("top.txt"), b"top\n")]
-    assert exact.etag == gcs.storage.objects[BUCKET]["top.txt"]["generation"]
+    assert exact.etag == gcs.generation(BUCKET, "top.txt")
     miss = reader.search(url("nothing.txt"))
     assert (miss.files, miss.etag) == ([], "")
     assert reader.search(url("nothing/**/*.md")).files == []

@@ -144,7 +144,7 @@ MUTATIONS = [
     Mutation(
         "low-speed-limit",
         "scmreader/http/_exchange.py",
-        "if got < self.low_speed_limit * elapsed:",
+        "if self._window_bytes < self.low_speed_limit * self._blocked:",
         "if False:",
         (f"{SEC}/test_deadlines.py",),
     ),

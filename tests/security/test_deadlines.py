@@ -5,6 +5,7 @@ error and message, while the server would have needed far longer."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -108,3 +109,14 @@ def test_a_host_thinking_before_its_first_byte_is_not_a_low_speed_abort(
         HttpSettings(low_speed_limit=5_000, low_speed_time=0.3, read_timeout=5, **ONE_TRY)
     )
     assert len(body_stream(client.get(host.url("/archive")), client).read()) == 200_000
+
+
+def test_a_caller_pausing_between_reads_is_not_a_slow_host(host: FakeScmHost) -> None:
+    """Only time spent waiting on the socket counts: a reader that makes another request
+    (or writes to a slow disk) before reading on is not aborted for low speed."""
+    client = HttpClient(HttpSettings(low_speed_limit=50_000, low_speed_time=0.3, **ONE_TRY))
+    response = client.get(host.url("/archive"))
+    stream = body_stream(response, client)
+    first = stream.read(1000)
+    time.sleep(0.8)
+    assert len(first) + len(stream.read()) == 200_000
