@@ -5,7 +5,8 @@ or a JSON body one byte every half second never trips them. Here the connections
 client's pool read through an :class:`Exchange`, which gives each ``recv`` only the time
 left until the exchange's deadline, and aborts (curl's ``--speed-limit``/``--speed-time``)
 when fewer than ``low_speed_limit`` bytes per second arrived over ``low_speed_time``
-seconds spent waiting for them (a caller pausing between reads is not a slow host). It also counts the bytes received on the wire, which the body reader uses for its
+seconds spent waiting for them (a caller pausing between reads is not a slow host). It
+also counts the bytes received on the wire, which the body reader uses for its
 decompression-ratio cap.
 
 The client announces the exchange for the current thread (:func:`announce`) before it
