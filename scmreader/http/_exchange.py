@@ -93,8 +93,7 @@ class Exchange:
             if self._window_bytes < self.low_speed_limit * self._blocked:
                 self.reason = "low speed"
                 raise ExchangeTimeout(
-                    f"fewer than {self.low_speed_limit:g} bytes/s arrived over "
-                    f"{self._blocked:.1f}s"
+                    f"fewer than {self.low_speed_limit:g} bytes/s arrived over {self._blocked:.1f}s"
                 )
             self._blocked = 0.0
             self._window_bytes = 0
