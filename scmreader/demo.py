@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -84,12 +85,19 @@ class _Demo:
 
 
 def _start_host() -> FakeScmHost:
+    import shutil
+
+    if not shutil.which(os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or "git"):
+        raise InputError(
+            "The demo needs the git binary to build its sample repository, and no 'git' is "
+            "on PATH; install git (e.g. apt-get install git) and run it again."
+        )
     try:
         import git  # noqa: F401  (gitpython builds the sample repository)
     except ImportError:
         raise InputError(
             "The demo needs the 'testing' extra (gitpython); install it with "
-            "pip install 'scmreader[testing]'."
+            "pip install '.[testing]' from a checkout of scmreader."
         ) from None
     from scmreader.testing import FakeScmHost
 

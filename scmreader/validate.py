@@ -257,14 +257,12 @@ def _check_integrations(config: Config, problems: list[Problem]) -> int:
         failed = False
         for entry in entries:
             errors_before = len(problems)
-            try:
-                kind.read_configs([entry])
-            except ConfigError as exc:
-                _record(problems, exc)
-                failed = True
-            except ScmReaderError as exc:  # a reader that words a config problem otherwise
-                _record(problems, entry.error(None, str(exc)))
-                failed = True
+            entry_failed = False
+            for error in entry_errors(entry, _reader_of(kind)):
+                _record(problems, error)
+                entry_failed = failed = True
+            if not entry_failed:
+                _check_entry_warnings(kind, entry, problems)
             bad_paths = {p.key_path for p in problems[errors_before:]}
             _check_keys(kind, entry, problems, bad_paths)
         if not failed and len(entries) > 1:
@@ -273,6 +271,113 @@ def _check_integrations(config: Config, problems: list[Problem]) -> int:
             except ConfigError as exc:
                 _record(problems, exc)
     return checked
+
+
+def _check_entry_warnings(kind: IntegrationType, entry: Config, problems: list[Problem]) -> None:
+    """Warnings a provider raises about an entry that reads (its ``ENTRY_WARNINGS``)."""
+    warn = _provider_attribute(kind, "ENTRY_WARNINGS")
+    if not callable(warn):
+        return
+    for key, message in warn(entry):
+        _record(problems, entry.error(key, message), "warning")
+
+
+#: What is tried, in turn, on a key a reader rejected so that it reads on and reports the
+#: entry's next problem: remove the key, then stand-in values of the usual kinds.
+_STAND_INS: tuple[object, ...] = (
+    None,
+    "1",
+    "placeholder.invalid",
+    "https://placeholder.invalid",
+    1,
+    True,
+    [],
+)
+_MAX_ROUNDS = 40
+
+
+def entry_errors(entry: Config, read: Callable[[Config], object]) -> list[ConfigError]:
+    """Every problem ``read`` (a provider's or the allow list's reader) finds in ``entry``.
+
+    Readers stop at the first problem. After each one, the offending key is removed from a
+    copy of the entry (or, when it is missing or removing it does not help, given stand-in
+    values of the usual kinds) and the copy is read again, until it reads or nothing more
+    can be learnt. Each key path is reported once, with its file and line in ``entry``.
+    """
+    from scmreader.config import Config
+
+    try:
+        read(entry)
+        return []
+    except ConfigError as exc:
+        first = exc
+    except ScmReaderError as exc:  # a reader that words a config problem otherwise
+        return [entry.error(None, str(exc))]
+    errors = [first]
+    seen = {first.key_path}
+    data = entry.as_dict()
+    attempts: dict[str, int] = {}
+    relative = _relative_key(first.key_path, entry.prefix)
+    for _ in range(_MAX_ROUNDS):
+        if not relative or not _stand_in(data, relative, attempts):
+            break
+        try:
+            read(Config.from_dict(data))
+            break
+        except ConfigError as exc:
+            relative = exc.key_path or ""
+            located = entry.error(relative or None, exc.message)
+            if located.key_path not in seen:
+                seen.add(located.key_path)
+                errors.append(located)
+        except ScmReaderError:
+            break
+    return errors
+
+
+def _reader_of(kind: IntegrationType) -> Callable[[Config], object]:
+    def read(entry: Config) -> object:
+        return kind.read_configs([entry])
+
+    return read
+
+
+def _relative_key(key_path: str | None, prefix: str) -> str:
+    if not key_path or not key_path.startswith(prefix + ".") or not prefix:
+        return ""
+    return key_path[len(prefix) + 1 :]
+
+
+def _stand_in(data: dict[str, Any], relative: str, attempts: dict[str, int]) -> bool:
+    """Apply the next of :data:`_STAND_INS` to ``relative`` in ``data``; False when they
+    are used up or the path cannot be walked."""
+    import re
+
+    parts: list[str | int] = []
+    for segment in relative.split("."):
+        name, _, rest = segment.partition("[")
+        parts.append(name)
+        parts.extend(int(i) for i in re.findall(r"[0-9]+", "[" + rest if rest else ""))
+    parent: Any = data
+    for part in parts[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last = parts[-1]
+    if not isinstance(parent, dict) or not isinstance(last, str):
+        return False
+    while (n := attempts.get(relative, 0)) < len(_STAND_INS):
+        attempts[relative] = n + 1
+        value = _STAND_INS[n]
+        if value is None:
+            if last in parent:
+                del parent[last]
+                return True
+            continue
+        parent[last] = value
+        return True
+    return False
 
 
 def _check_keys(
@@ -311,10 +416,8 @@ def _check_allow_list(config: Config, problems: list[Problem]) -> int:
         _record(problems, exc)
         return 0
     for entry in entries:
-        try:
-            parse_allow_entry(entry)
-        except ConfigError as exc:
-            _record(problems, exc)
+        for error in entry_errors(entry, parse_allow_entry):
+            _record(problems, error)
         _unknown_keys(entry, "", ALLOW_KEYS, problems)
     return len(entries)
 

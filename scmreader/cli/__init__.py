@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from scmreader._version import __version__
 
@@ -37,6 +38,9 @@ EXIT_CODES: dict[str, int] = {
 #: Read when no ``--config`` is given, when they exist in the working directory.
 DEFAULT_CONFIG_FILES = ("app-config.yaml", "app-config.local.yaml")
 
+#: Seconds ``read``, ``tree`` and ``search`` wait for a host's answer (``--timeout``).
+DEFAULT_TIMEOUT = 30.0
+
 #: Environment variable read when ``--token`` is not given (keeps tokens out of ``ps``).
 TOKEN_ENV = "SCMREADER_TOKEN"
 
@@ -44,7 +48,7 @@ TOKEN_ENV = "SCMREADER_TOKEN"
 _HANDLERS: dict[str, tuple[str, str]] = {
     "read": ("scmreader.cli._commands", "cmd_read"),
     "tree": ("scmreader.cli._commands", "cmd_tree"),
-    "search": ("scmreader.cli._commands", "cmd_search"),
+    "search": ("scmreader.cli._search", "cmd_search"),
     "resolve": ("scmreader.cli._commands", "cmd_resolve"),
     "url-edit": ("scmreader.cli._commands", "cmd_url_edit"),
     "url-fetch": ("scmreader.cli._commands", "cmd_url_fetch"),
@@ -61,7 +65,8 @@ def _verbosity(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--verbose",
         action="count",
         default=default,
-        help="log every HTTP request to stderr, secrets redacted (-vv: all library logs)",
+        help="log one line per HTTP request to stderr (method, URL, status, time, bytes; "
+        "secrets redacted); -vv adds scmreader's debug logs, -vvv those of urllib3 and others",
     )
     parser.add_argument(
         "-q",
@@ -72,8 +77,8 @@ def _verbosity(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def _common(*, reading: bool, config: bool = True) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common(*, reading: bool, config: bool = True) -> _Parser:
+    common = _Parser(add_help=False)
     if config:
         common.add_argument(
             "--config",
@@ -84,7 +89,11 @@ def _common(*, reading: bool, config: bool = True) -> argparse.ArgumentParser:
             + " and ".join(DEFAULT_CONFIG_FILES)
             + " in the working directory, when present",
         )
-    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout; any failure is one JSON object on stderr",
+    )
     if reading:
         common.add_argument(
             "--token",
@@ -101,13 +110,76 @@ def _common(*, reading: bool, config: bool = True) -> argparse.ArgumentParser:
             help="keep answers in a SQLite response cache at PATH and revalidate them with "
             "ETags next time (instead of the cache configured at scmreader.cache)",
         )
+        common.add_argument(
+            "--timeout",
+            type=_seconds,
+            default=DEFAULT_TIMEOUT,
+            metavar="SECONDS",
+            help="give up on a host that does not answer within SECONDS, retries included "
+            f"(default {DEFAULT_TIMEOUT:g}; large downloads are not cut short)",
+        )
+    if config:
+        common.add_argument(
+            "--strict",
+            action="store_true",
+            help="treat unknown config keys (typos) as errors instead of warnings",
+        )
     _verbosity(common, top=False)
     return common
 
 
+def _out_policy(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the contents of a non-empty --out folder (swapped in once all is written)",
+    )
+    group.add_argument(
+        "--merge",
+        action="store_true",
+        help="write into a non-empty --out folder, keeping the files already there",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _line_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a line number (1 or more)")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one JSON object on stderr under ``--json``."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error (exit 2)."""
+        if _Parser.json_errors:
+            import json
+
+            record = {"type": "UsageError", "message": message, "exit_code": 2}
+            self.exit(2, json.dumps({"error": record}) + "\n")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``scmreader`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scmreader",
         description="Read files, trees and glob searches from source-code hosts and object "
         "stores through their HTTP APIs, configured like Backstage integrations.",
@@ -122,13 +194,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("read", parents=[reading], help="read one file (to stdout or -o FILE)")
-    p.add_argument("url", metavar="URL")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("url", metavar="URL", help="browse URL of the file (as copied from the host)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE instead of stdout: a regular file is replaced atomically (its "
+        "mode kept), a device or FIFO is written into, a symlink is followed",
+    )
     p.set_defaults(handler="read")
 
     p = sub.add_parser("tree", parents=[reading], help="read a directory tree into a folder")
-    p.add_argument("url", metavar="URL")
-    p.add_argument("--out", "-o", required=True, metavar="DIR", help="target folder (created)")
+    p.add_argument("url", metavar="URL", help="browse URL of the folder (or repository)")
+    p.add_argument(
+        "--out",
+        "-o",
+        required=True,
+        metavar="DIR",
+        help="target folder: created when missing; must be empty unless --force or --merge",
+    )
+    _out_policy(p)
     p.add_argument(
         "--filter",
         action="append",
@@ -139,20 +224,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="tree")
 
     p = sub.add_parser("search", parents=[reading], help="list the files a glob URL matches")
-    p.add_argument("url", metavar="GLOB_URL")
-    p.add_argument("--out", "-o", metavar="DIR", help="also write the matched files into DIR")
+    p.add_argument(
+        "url", metavar="GLOB_URL", help="browse URL with a glob, e.g. .../blob/main/**/*.md"
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        metavar="DIR",
+        help="also write the matched files into DIR (new or empty unless --force or --merge)",
+    )
+    _out_policy(p)
+    p.add_argument(
+        "--fail-if-none",
+        action="store_true",
+        help="exit 1 when nothing matches, like grep (default: exit 0 with an empty list)",
+    )
     p.set_defaults(handler="search")
 
     p = sub.add_parser("resolve", parents=[plain], help="resolve a relative URL against a file URL")
     p.add_argument("url", metavar="URL", help="relative (or absolute) URL, e.g. ../b.yaml")
     p.add_argument("--base", required=True, metavar="URL", help="URL of the referring file")
-    p.add_argument("--line", type=int, metavar="N", help="point at line N of the result")
+    p.add_argument(
+        "--line", type=_line_number, metavar="N", help="point at line N (1 or more) of the result"
+    )
     p.set_defaults(handler="resolve")
 
     p = sub.add_parser("url", help="URL helpers of the integrations")
     url_sub = p.add_subparsers(dest="url_command", metavar="SUBCOMMAND", required=True)
     u = url_sub.add_parser("edit", parents=[plain], help="the host's web-editor URL for a file")
-    u.add_argument("url", metavar="URL")
+    u.add_argument("url", metavar="URL", help="browse URL of the file")
     u.set_defaults(handler="url-edit")
     fetch_parent = _common(reading=False)
     fetch_parent.add_argument(
@@ -161,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = url_sub.add_parser(
         "fetch", parents=[fetch_parent], help="the API URL the reader fetches for a file URL"
     )
-    u.add_argument("url", metavar="URL")
+    u.add_argument("url", metavar="URL", help="browse URL of the file")
     u.set_defaults(handler="url-fetch")
 
     p = sub.add_parser("config", help="work with app-config files")
@@ -173,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load and merge FILEs as the library does and check every integration "
         "and backend.reading.allow entry. Exit 0 when valid, 1 when not, 2 on bad usage.",
     )
-    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("files", nargs="+", metavar="FILE", help="app-config files, merged in order")
     v.add_argument(
         "--format",
         choices=("text", "json", "github"),
@@ -200,8 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    options = arguments[: arguments.index("--")] if "--" in arguments else arguments
+    _Parser.json_errors = "--json" in options
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, --version, usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
     from scmreader.cli._run import run
@@ -210,7 +313,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args, module, function)
 
 
-__all__ = ["DEFAULT_CONFIG_FILES", "EXIT_CODES", "TOKEN_ENV", "build_parser", "main"]
+__all__ = [
+    "DEFAULT_CONFIG_FILES",
+    "DEFAULT_TIMEOUT",
+    "EXIT_CODES",
+    "TOKEN_ENV",
+    "build_parser",
+    "main",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import parse_qsl, unquote
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from scmreader.cli import DEFAULT_CONFIG_FILES, TOKEN_ENV
-from scmreader.errors import InputError, TargetWriteError
+from scmreader.cli import TOKEN_ENV
+from scmreader.cli._run import emit
+from scmreader.cli._write import (
+    check_out_path,
+    copy_stream,
+    out_folder,
+    write_file,
+)
+from scmreader.errors import ConflictError, InputError, TargetWriteError
 from scmreader.readers.types import FileInfo
 
 if TYPE_CHECKING:
@@ -22,19 +28,16 @@ if TYPE_CHECKING:
     from scmreader.integrations import ScmIntegrations
     from scmreader.readers import UrlReaders
 
-_CHUNK = 256 * 1024
-
-
 # --- shared ---------------------------------------------------------------------------
 
 
-def load_cli_config(files: Sequence[str] | None) -> Config:
-    """The files named by ``--config``, else the default files present in the cwd."""
+def load_cli_config(files: Sequence[str] | None, *, strict: bool = False) -> Config:
+    """The files named by ``--config``, else the default files present in the cwd (what
+    ``load_config()`` reads). Unknown keys are logged as warnings on ``scmreader.config``
+    (the CLI prints them on stderr); with ``strict`` they are a ConfigError."""
     from scmreader.config import load_config
 
-    if files:
-        return load_config(*files)
-    return load_config(*[f for f in DEFAULT_CONFIG_FILES if os.path.exists(f)])
+    return load_config(*(files or ()), strict=strict)
 
 
 def cli_token(args: argparse.Namespace) -> str | None:
@@ -46,29 +49,88 @@ def cli_token(args: argparse.Namespace) -> str | None:
     return token
 
 
-def _readers(args: argparse.Namespace) -> UrlReaders:
+def readers_for(args: argparse.Namespace) -> UrlReaders:
+    """The readers for a command's ``--config``, ``--strict``, ``--cache`` and ``--timeout``."""
+    from dataclasses import replace
+
+    from scmreader.cache import http_client_from_config
     from scmreader.readers import UrlReaders
 
-    config = load_cli_config(args.config)
+    config = load_cli_config(args.config, strict=args.strict)
     cache_path = getattr(args, "cache", None)
     if cache_path:
-        from scmreader.cache import http_client_from_config
+        check_cache_file(cache_path)
+    http = http_client_from_config(config, cache_path=cache_path or None)
+    limit = float(args.timeout)
+    s = http.settings
+    # --timeout bounds the wait for each answer (connect, headers, retries), not the
+    # download of a large body, which keeps the client's body deadline.
+    http.settings = replace(
+        s,
+        connect_timeout=min(s.connect_timeout, limit),
+        read_timeout=min(s.read_timeout, limit),
+        request_deadline=min(s.request_deadline, limit),
+    )
+    return UrlReaders.default(config, http=http)
 
-        return UrlReaders.default(
-            config, http=http_client_from_config(config, cache_path=cache_path)
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_cache_file(path: str) -> None:
+    """InputError when ``--cache PATH`` is an existing file that is not a SQLite database:
+    the user's file is never touched (nor suggested for deletion)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        head = b"folder"
+    except OSError as exc:
+        raise InputError(
+            f"--cache {path!r} cannot be opened ({exc.strerror}); give a path scmreader may "
+            "create and write, e.g. ~/.cache/scmreader/responses.sqlite"
+        ) from None
+    if head and (head != _SQLITE_HEADER or not _only_cache_tables(path)):
+        kind = (
+            "is another SQLite database" if head == _SQLITE_HEADER else "is not a SQLite database"
         )
-    return UrlReaders.default(config)
+        raise InputError(
+            f"--cache {path!r} exists and {kind}, so it is not a response cache; scmreader "
+            "leaves it alone. Give a new path (created on first use) or the path of an "
+            "existing scmreader cache."
+        )
+
+
+#: Tables (and indexes) of scmreader's SQLite response cache.
+_CACHE_TABLES = frozenset({"responses", "responses_accessed"})
+
+
+def _only_cache_tables(path: str) -> bool:
+    """Whether the SQLite file at ``path`` holds nothing but the response cache's tables
+    (read-only look; an unreadable file is left for the cache to report)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error:
+        return True
+    return {n for n in names if not n.startswith("sqlite_")} <= _CACHE_TABLES
 
 
 def _integrations(args: argparse.Namespace) -> ScmIntegrations:
     from scmreader.integrations import ScmIntegrations
 
-    return ScmIntegrations.from_config(load_cli_config(args.config))
+    return ScmIntegrations.from_config(load_cli_config(args.config, strict=args.strict))
 
 
 def print_json(data: dict[str, Any]) -> None:
-    """One JSON object and a newline on stdout."""
-    print(json.dumps(data, default=str, ensure_ascii=False))
+    """One JSON object and a newline on stdout (only when not interrupted)."""
+    emit(json.dumps(data, default=str, ensure_ascii=False))
 
 
 def show_summary(args: argparse.Namespace) -> bool:
@@ -76,53 +138,26 @@ def show_summary(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def _copy(src: BinaryIO, dst: BinaryIO) -> int:
-    total = 0
-    while chunk := src.read(_CHUNK):
-        dst.write(chunk)
-        total += len(chunk)
-    return total
-
-
-def write_atomically(path: str | Path, src: BinaryIO) -> int:
-    """Stream ``src`` into ``path`` through a temporary file: no half-written file on error."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            size = _copy(src, out)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return size
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 # --- read -----------------------------------------------------------------------------
 
 
 def cmd_read(args: argparse.Namespace) -> int:
     """``scmreader read URL [-o FILE]``: the file's bytes to stdout or FILE."""
-    response = _readers(args).read_url(args.url, etag=args.etag, token=cli_token(args))
+    if args.output is not None and not args.output.strip():
+        raise InputError("-o/--output is empty; give a file path, or '-' for stdout")
+    response = readers_for(args).read_url(args.url, etag=args.etag, token=cli_token(args))
     output = None if args.output in (None, "-") else args.output
     stream = response.stream()
     content: bytes | None = None
     try:
         if output is not None:
-            size = write_atomically(output, stream)
+            size = write_file(output, stream)
         elif args.json:
             content = stream.read()
             size = len(content)
         else:
             sys.stdout.flush()
-            size = _copy(stream, sys.stdout.buffer)
+            size = copy_stream(stream, sys.stdout.buffer)
             sys.stdout.buffer.flush()
     finally:
         stream.close()
@@ -169,23 +204,30 @@ class _TreeSelection:
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
-    """``scmreader tree URL --out DIR [--filter GLOB]...``."""
+    """``scmreader tree URL --out DIR [--filter GLOB]... [--force | --merge]``."""
     from scmreader.cli._progress import TreeProgress
 
-    readers = _readers(args)
+    out = check_out_path(args.out)
+    readers = readers_for(args)
     token = cli_token(args)
-    out = Path(args.out)
     enabled = not args.quiet and sys.stderr.isatty()
-    with TreeProgress(enabled=enabled, description=f"reading into {out}") as progress:
+    with (
+        out_folder(out, force=args.force, merge=args.merge) as folder,
+        TreeProgress(enabled=enabled, description=f"reading into {out}") as progress,
+    ):
         selection = _TreeSelection(args.filter, progress)
         tree = readers.read_tree(args.url, etag=args.etag, filter=selection, token=token)
-        target = tree.dir(out)
+        try:
+            tree.dir(folder)
+        except (TargetWriteError, ConflictError) as exc:
+            # The library names the file below the folder; say which folder, too.
+            raise TargetWriteError(f"Writing the tree into {args.out!r} failed: {exc}") from None
     if args.json:
         print_json(
             {
                 "url": args.url,
                 "etag": tree.etag,
-                "dir": str(target),
+                "dir": str(out),
                 "files": selection.paths,
                 "file_count": progress.files,
                 "bytes": progress.bytes,
@@ -193,99 +235,9 @@ def cmd_tree(args: argparse.Namespace) -> int:
         )
     elif show_summary(args):
         print(
-            f"wrote {progress.files} files ({progress.bytes} bytes) to {target} (etag {tree.etag})",
+            f"wrote {progress.files} files ({progress.bytes} bytes) to {out} (etag {tree.etag})",
             file=sys.stderr,
         )
-    return 0
-
-
-# --- search ---------------------------------------------------------------------------
-
-
-def relative_search_path(glob_url: str, file_url: str) -> str:
-    """Where a search match goes below ``--out``: its path after the glob's static prefix.
-
-    ``https://h/o/r/blob/main/**/c.yaml`` + ``https://h/o/r/blob/main/a/c.yaml`` -> ``a/c.yaml``.
-    Providers that put the path in a ``path`` query parameter (Azure) are handled the same
-    way; anything else falls back to the file name. InputError for unsafe paths.
-    """
-    from scmreader.urls import glob_static_prefix, is_glob, parse_url
-
-    g, f = parse_url(glob_url), parse_url(file_url)
-    pairs = [(g.path, f.path)]
-    gq, fq = dict(parse_qsl(g.query)), dict(parse_qsl(f.query))
-    if "path" in gq and "path" in fq:
-        pairs.insert(0, (gq["path"], fq["path"]))
-    relative = ""
-    for pattern, path in pairs:
-        pattern, path = unquote(pattern).lstrip("/"), unquote(path).lstrip("/")
-        prefix = glob_static_prefix(pattern) if is_glob(pattern) else pattern.rpartition("/")[0]
-        if prefix and path.startswith(prefix + "/"):
-            relative = path[len(prefix) + 1 :]
-            break
-    if not relative:
-        relative = unquote(f.path).rstrip("/").rpartition("/")[2]
-    parts = PurePosixPath(relative).parts
-    if not parts or any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
-        raise InputError(
-            f"cannot write the search match {file_url} below --out: its path '{relative}' "
-            "is not a plain relative path"
-        )
-    return "/".join(parts)
-
-
-def _write_below(root: Path, relative: str, content: bytes) -> Path:
-    """Write ``content`` at ``root/relative``, refusing to leave ``root`` (links included).
-
-    Containment is checked on the nearest folder that already exists *before* anything is
-    created, so a symlink inside ``root`` cannot make ``mkdir`` land outside it.
-    """
-    import io
-
-    real_root = root.resolve()
-    target = root.joinpath(*relative.split("/"))
-    existing = target.parent
-    while not existing.exists() and existing != root:
-        existing = existing.parent
-    if not existing.resolve().is_relative_to(real_root) or target.is_symlink():
-        raise InputError(f"refusing to write '{relative}': it would leave {root}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, io.BytesIO(content))
-    except OSError as exc:
-        raise TargetWriteError(
-            f"could not write '{relative}' below {root} ({exc.strerror or type(exc).__name__}); "
-            "check free space and permissions."
-        ) from None
-    return target
-
-
-def cmd_search(args: argparse.Namespace) -> int:
-    """``scmreader search GLOB_URL [--out DIR]``: matched URLs, one per line."""
-    result = _readers(args).search(args.url, etag=args.etag, token=cli_token(args))
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TargetWriteError(
-                f"could not create {out} ({exc.strerror or type(exc).__name__}); choose "
-                "another --out folder."
-            ) from None
-    records: list[dict[str, Any]] = []
-    for found in result.files:
-        record: dict[str, Any] = {"url": found.url, "last_modified_at": found.last_modified_at}
-        if out is not None:
-            relative = relative_search_path(args.url, found.url)
-            _write_below(out, relative, found.content())
-            record["path"] = relative
-        records.append(record)
-        if not args.json:
-            print(found.url)
-    if args.json:
-        print_json({"url": args.url, "etag": result.etag, "files": records})
-    elif out is not None and show_summary(args):
-        print(f"wrote {len(records)} files to {out}", file=sys.stderr)
     return 0
 
 
@@ -298,7 +250,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"url": args.url, "base": args.base, "line": args.line, "resolved": resolved})
     else:
-        print(resolved)
+        emit(resolved)
     return 0
 
 
@@ -308,7 +260,7 @@ def cmd_url_edit(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"url": args.url, "edit_url": edit})
     else:
-        print(edit)
+        emit(edit)
     return 0
 
 
@@ -337,5 +289,5 @@ def cmd_url_fetch(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(api_url)
+        emit(api_url)
     return 0

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from scmreader.errors import NotAllowedError
+from scmreader.errors import NotAllowedError, NotFoundError
 from scmreader.readers._batch import DEFAULT_WORKERS, BatchResult, Progress, run_batch
 from scmreader.readers._registry import (
     LAZY_BUILTINS,
@@ -160,11 +160,19 @@ class UrlReaders:
             elif entry.predicate(parsed):
                 return entry.reader
             i += 1
+        for entry in entries:  # a reader that knows which of its rules refused the URL
+            refusal = (
+                getattr(entry.reader, "refusal", None) if isinstance(entry, ReaderTuple) else None
+            )
+            reason = refusal(parsed) if callable(refusal) else None
+            if reason:
+                raise NotAllowedError(f"Reading from '{redact_url(url)}' is not allowed: {reason}")
         raise NotAllowedError(
-            f"Reading from '{redact_url(url)}' is not allowed: no integration is configured "
-            f"for host '{parsed.host}'. Add one under 'integrations' (for example "
-            f"integrations.github[].host: {parsed.host}), or add the host to the list of "
-            "allowed hosts at 'backend.reading.allow'."
+            f"Reading from '{redact_url(url)}' is not allowed: no integration and no "
+            f"backend.reading.allow entry covers host '{parsed.host}'. Add an integration "
+            f"for it (for example integrations.github[].host: {parsed.host}; check the "
+            "provider key for typos), or allow plain HTTP reads from it with "
+            f"backend.reading.allow: [{{host: {parsed.host}}}]."
         )
 
     def read_url(
@@ -188,8 +196,21 @@ class UrlReaders:
         filter: TreeFilter | None = None,
         token: str | None = None,
     ) -> ReadTreeResponse:
-        """Read a tree through the reader for ``url``."""
-        return self.reader_for(url).read_tree(url, etag=etag, filter=filter, token=token)
+        """Read a tree through the reader for ``url``.
+
+        When the URL's path holds no files, consuming the tree raises NotFoundError naming
+        the URL, or InputError when the URL is a file's (use :meth:`read_url`)."""
+        from scmreader.readers.tree._response import missing_tree_error
+
+        reader = self.reader_for(url)
+        try:
+            response = reader.read_tree(url, etag=etag, filter=filter, token=token)
+        except NotFoundError as exc:
+            error = missing_tree_error(reader, url, token)
+            raise (exc if isinstance(error, NotFoundError) else error) from None
+        if hasattr(response, "on_missing"):
+            response.on_missing = lambda: missing_tree_error(reader, url, token)
+        return response
 
     def search(
         self, url: str, *, etag: str | None = None, token: str | None = None

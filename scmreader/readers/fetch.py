@@ -86,6 +86,42 @@ def _hides_dots(path: str) -> bool:
     return any(";" in segment and has_dot_segment(segment) for segment in deep.split("/"))
 
 
+def refusal_reason(entries: list[AllowEntry], url: ParsedUrl) -> str | None:
+    """Why no entry allows ``url``, when an entry names its host: the port or the path
+    rule failed, and what to add. None when no entry names the host (or one allows it)."""
+    host = url.hostname
+    named = [
+        e
+        for e in entries
+        if (host.endswith("." + e.hostname) if e.wildcard else host == e.hostname)
+    ]
+    if not named or any(e.allows(url) for e in named):
+        return None
+    port = url.port if url.port is not None else DEFAULT_PORTS.get(url.scheme)
+    ports_ok = [
+        e
+        for e in named
+        if (
+            url.port is None
+            if e.ports is None
+            else port is not None and e.ports[0] <= port <= e.ports[1]
+        )
+    ]
+    if not ports_ok:
+        return (
+            f"backend.reading.allow has an entry for host '{host}' but it does not allow "
+            f"port {port}; add the port to its host (host: {host}:{port}, or a range "
+            "such as 8000-8100)."
+        )
+    allowed = sorted({p for e in ports_ok for p in e.paths})
+    return (
+        f"backend.reading.allow allows host '{host}' only below the paths "
+        f"{', '.join(allowed)}; the path {url.normalized_path} is outside them (or holds an "
+        "encoded '/'). Add its folder to that entry's 'paths', or remove 'paths' to allow "
+        "the whole host."
+    )
+
+
 def _path_within(path: str, allowed: str) -> bool:
     if allowed.endswith("/"):
         return path.startswith(allowed)
@@ -164,12 +200,17 @@ class FetchUrlReader(BaseUrlReader):
         """Whether any allow entry covers ``url``."""
         return any(entry.allows(url) for entry in self._allow)
 
+    def refusal(self, url: ParsedUrl) -> str | None:
+        """Which allow rule refused ``url`` and what to add (see :func:`refusal_reason`)."""
+        return refusal_reason(self._allow, url)
+
     def _check_hop(self, url: ParsedUrl) -> None:
         if not self.allows(url):
-            raise NotAllowedError(
-                f"Refusing a redirect to {redact_url(str(url))}: the URL is not allowed by the "
-                "backend.reading.allow configuration; add its host there if it is trusted."
+            reason = self.refusal(url) or (
+                f"no backend.reading.allow entry names host '{url.hostname}'; add it there "
+                "if it is trusted."
             )
+            raise NotAllowedError(f"Refusing a redirect to {redact_url(str(url))}: {reason}")
 
     def read_url(
         self,
@@ -182,10 +223,11 @@ class FetchUrlReader(BaseUrlReader):
         """GET ``url`` with conditional headers; 304 -> NotModifiedError, 404 -> NotFoundError."""
         parsed = parse_url(url)
         if not self.allows(parsed):
-            raise NotAllowedError(
-                f"Reading from '{redact_url(url)}' is not allowed by the backend.reading.allow "
-                "configuration; add the host there if it is trusted."
+            reason = self.refusal(parsed) or (
+                f"no backend.reading.allow entry names host '{parsed.hostname}'; add "
+                f"'- host: {parsed.host}' there if it is trusted."
             )
+            raise NotAllowedError(f"Reading from '{redact_url(url)}' is not allowed: {reason}")
         if token:
             register_secret(token)
         creds = credentials_for(url, {"Authorization": f"Bearer {token}"} if token else None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scmreader.cli._commands import _write_below
+from scmreader.cli._search import _write_below
 from scmreader.errors import InputError, TargetWriteError
 
 

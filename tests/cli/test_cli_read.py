@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -198,9 +199,20 @@ def test_plain_http_with_the_allow_list_and_redacted_request_log(
     result = cli("read", url, "--token", secret, "-c", config, "-v")
     assert result.code == 0
     assert result.stdout == b"hello\n"
-    assert "urllib3.connectionpool: " in result.stderr
-    assert '"GET /docs/a.txt?sig=*** HTTP/1.1" 200' in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines  # -v: one line per request, no third-party debug noise
+    assert re.fullmatch(
+        r"scmreader\.http\.requests: GET http://[^ ]+/docs/a\.txt\?sig=\*\*\* -> 200 "
+        r"in \d+ ms, 6 bytes",
+        lines[0],
+    ), lines[0]
     assert secret not in result.stderr
+    library = cli("read", url, "--token", secret, "-c", config, "-vv")
+    assert "urllib3" not in library.stderr
+    assert len(library.stderr.splitlines()) > 1  # scmreader's own debug records too
+    everything = cli("read", url, "--token", secret, "-c", config, "-vvv")
+    assert '"GET /docs/a.txt?sig=*** HTTP/1.1" 200' in everything.stderr  # urllib3's line
+    assert secret not in library.stderr + everything.stderr
     quiet = cli("read", url, "-c", config)
     assert quiet.stderr == ""
 
@@ -215,13 +227,28 @@ def test_tree_is_not_implemented_for_plain_http(
     assert "NotImplementedByReaderError" in result.stderr
 
 
-def test_unwritable_output_exits_1(cli: Cli, github_site: GithubSite, tmp_path: Path) -> None:
+def test_unwritable_output_exits_12_naming_the_path(
+    cli: Cli, github_site: GithubSite, tmp_path: Path
+) -> None:
     target = tmp_path / "no-such-folder" / "a.yaml"
     result = cli(
         "read", github_site.blob("mkdocs.yml"), "-o", str(target), "-c", github_site.config
     )
-    assert result.code == 1
-    assert result.stderr.startswith("scmreader: cannot write")
+    assert result.code == 12
+    assert result.stderr.startswith(f"scmreader: TargetWriteError: Cannot write '{target}'")
+    assert ".part" not in result.stderr
+    as_json = cli(
+        "read",
+        github_site.blob("mkdocs.yml"),
+        "-o",
+        str(target),
+        "-c",
+        github_site.config,
+        "--json",
+    )
+    assert as_json.code == 12 and as_json.stdout == b""
+    error = as_json.error_json()["error"]
+    assert error["type"] == "TargetWriteError" and str(target) in error["message"]
 
 
 def test_second_github_host_uses_its_own_integration(
@@ -261,7 +288,7 @@ def test_a_bug_is_one_redacted_line_and_exit_1(
     result = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config)
     assert result.code == 1
     assert result.stderr == (
-        "scmreader: internal error: RuntimeError: boom with *** inside "
+        "scmreader: InternalError: RuntimeError: boom with *** inside "
         "(run with -v for the traceback)\n"
     )
     verbose = cli("read", github_site.blob("mkdocs.yml"), "-c", github_site.config, "-v")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import SERVICE_FILES, Cli, GithubSite
 
-from scmreader.cli._commands import relative_search_path
+from scmreader.cli._search import relative_search_path
 from scmreader.errors import InputError
 
 

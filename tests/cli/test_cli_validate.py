@@ -34,6 +34,16 @@ CASES: dict[tuple[str, ...], tuple[int, list[str]]] = {
             "invalid: 1 error, 2 warnings in 1 file (2 entries checked)",
         ],
     ),
+    ("bitbucket-token-username.yaml",): (
+        0,
+        [
+            f"{D}/bitbucket-token-username.yaml:3: warning: "
+            "integrations.bitbucketCloud[0].username: 'username' is 'jdoe', but Bitbucket Cloud "
+            "API tokens authenticate with the Atlassian account email as the user; use the email "
+            "address here (keep the Bitbucket username only for an appPassword)",
+            "valid: 0 errors, 1 warning in 1 file (2 entries checked)",
+        ],
+    ),
     ("gerrit-no-gitiles.yaml",): (
         1,
         [
@@ -253,6 +263,7 @@ def test_every_provider_entry_is_checked_not_only_the_first(cli: Cli, write_conf
     assert result.code == 1
     assert [p["key_path"] for p in data["problems"]] == [
         "integrations.gerrit[0].host",
+        "integrations.gerrit[0].gitilesBaseUrl",  # every problem of an entry (issue 12)
         "integrations.gerrit[1].gitilesBaseUrl",
         "integrations.github[0].token",
         "backend.reading.allow[0].host",
@@ -325,3 +336,57 @@ def test_a_plugged_in_provider_is_checked_with_its_own_reader_and_keys(
         "'host'?); it is ignored",
         "invalid: 2 errors, 2 warnings in 1 file (3 entries checked)",
     ]
+
+
+APP_WITH_TWO_PROBLEMS = """\
+integrations:
+  github:
+    - host: github.com
+      apps:
+        - appId: twelve
+          clientId: Iv1.abc
+          clientSecret: ${CLIENT_SECRET}
+  gitlab:
+    - host: gitlab.example.com
+      apiBaseUrl: not a url
+      retry:
+        maxRetries: -1
+backend:
+  reading:
+    allow:
+      - host: 'exa mple.com'
+        paths: [docs]
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_every_problem_of_every_entry_in_one_run(
+    cli: Cli, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "app-config.yaml"
+    config.write_text(APP_WITH_TWO_PROBLEMS)
+    monkeypatch.setenv("CLIENT_SECRET", "s3cret-value")
+    result = cli("config", "validate", "--format", fmt, str(config))
+    assert result.code == 1
+    expected = [
+        (5, "integrations.github[0].apps[0].appId"),
+        (5, "integrations.github[0].apps[0].privateKey"),
+        (10, "integrations.gitlab[0].apiBaseUrl"),
+        (12, "integrations.gitlab[0].retry.maxRetries"),
+        (16, "backend.reading.allow[0].host"),
+        (17, "backend.reading.allow[0].paths"),
+    ]
+    if fmt == "json":
+        found = [(p["line"], p["key_path"]) for p in result.json()["problems"]]
+        assert found == expected
+        assert {p["file"] for p in result.json()["problems"]} == {str(config)}
+    elif fmt == "github":
+        lines = result.out.splitlines()
+        for line, key in expected:
+            assert any(
+                x.startswith(f"::error file={config},line={line}::{key}: ") for x in lines
+            ), (line, key)
+    else:
+        for line, key in expected:
+            assert f"{config}:{line}: error: {key}: " in result.out
+    assert "s3cret-value" not in result.out

@@ -34,6 +34,7 @@ from scmreader.errors import (
     ChangedWhileReadingError,
     ConfigError,
     HttpStatusError,
+    InputError,
     InvalidUrlError,
     NotAllowedError,
     NotFoundError,
@@ -529,7 +530,8 @@ def test_read_tree_paginates(s3: S3Server) -> None:
 
 
 def test_read_tree_missing_prefix_is_not_found(readers: UrlReaders, s3: S3Server) -> None:
-    with pytest.raises(NotFoundError, match="read_url an object"):
+    # An object's URL: InputError suggesting read_url (issue 12: a file URL given to a tree).
+    with pytest.raises(InputError, match=r"file, not a folder.*read_url"):
         readers.read_tree(url(s3, "docs/index.md"))
     with pytest.raises(NotFoundError):
         readers.read_tree(url(s3, "nothing-here"))

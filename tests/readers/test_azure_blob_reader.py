@@ -28,6 +28,7 @@ from scmreader.errors import (
     AuthenticationError,
     ChangedWhileReadingError,
     ConfigError,
+    InputError,
     InvalidUrlError,
     NotAllowedError,
     NotFoundError,
@@ -403,7 +404,8 @@ def test_read_tree_paginates(store: Azurite) -> None:
 
 
 def test_read_tree_missing_prefix_is_not_found(readers: UrlReaders, store: Azurite) -> None:
-    with pytest.raises(NotFoundError, match="read_tree takes a folder, read_url an object"):
+    # An object's URL: InputError suggesting read_url (issue 12: a file URL given to a tree).
+    with pytest.raises(InputError, match=r"file, not a folder.*read_url"):
         readers.read_tree(url(store, "docs/index.md"))
     with pytest.raises(NotFoundError):
         readers.read_tree(url(store, "nothing-here"))

@@ -13,6 +13,7 @@ import pytest
 from scmreader.errors import (
     AuthenticationError,
     ConfigError,
+    InputError,
     InvalidUrlError,
     NotAllowedError,
     NotFoundError,
@@ -346,13 +347,17 @@ def test_read_tree_with_an_outdated_etag_reads_again(host: FakeScmHost, repo: Fa
         "refs/heads/no-such-branch",
         "refs/tags/no-such-tag/docs",
         "refs/heads/main/no-such-folder",
-        "refs/heads/main/README.md",
         "0000000000000000000000000000000000000000",
     ],
 )
 def test_read_tree_not_found(host: FakeScmHost, rest: str) -> None:
     with pytest.raises(NotFoundError):
         make_readers(host).read_tree(browse(host, rest))
+
+
+def test_read_tree_of_a_file_is_an_input_error_suggesting_read_url(host: FakeScmHost) -> None:
+    with pytest.raises(InputError, match=r"file, not a folder.*read_url"):
+        make_readers(host).read_tree(browse(host, "refs/heads/main/README.md"))
 
 
 def test_read_tree_server_failure_is_an_upstream_error(host: FakeScmHost) -> None:

@@ -19,6 +19,7 @@ from tree_support import FakeStream, Sandbox, fixture, mk, stream, tree_of
 from scmreader.errors import (
     ConflictError,
     InputError,
+    NotFoundError,
     ScmReaderError,
     TargetWriteError,
     UpstreamError,
@@ -134,8 +135,10 @@ def test_nested_subpath_and_a_file_named_like_the_subpath(box: Sandbox) -> None:
     )
     files = box.factory().from_tar_archive(stream(data), etag="", subpath="docs2/guide").files()
     assert [f.path for f in files] == ["a.md"]
+    # Entries, but none inside the sub-path: the folder does not exist (issue 12).
     files = box.factory().from_tar_archive(stream(data), etag="", subpath="docs").files()
-    assert list(files) == []
+    with pytest.raises(NotFoundError, match="'docs'"):
+        list(files)
 
 
 @pytest.mark.parametrize("bad", ["/docs", "/", "docs/../..", "../x", "a\\..\\..\\b"])

@@ -8,17 +8,31 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from scmreader.errors import ConflictError, InputError, TargetWriteError, UpstreamError
+from scmreader.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    ScmReaderError,
+    TargetWriteError,
+    UpstreamError,
+)
 from scmreader.readers.tree._chunks import GZIP_MAGIC, ChunkPipe, inflate_start, read_prefix
 from scmreader.readers.tree._files import FilesSource, TreeEntry
 from scmreader.readers.tree._limits import ArchiveLimits
 from scmreader.readers.tree._names import normalize_subpath
 from scmreader.readers.tree._output import DirWriter, iter_files, write_archive
-from scmreader.readers.tree._select import EntrySource, Selection
+from scmreader.readers.tree._select import EntrySource, RawEntry, Selection
 from scmreader.readers.tree._tar import TarSource, looks_like_tar
-from scmreader.readers.types import ReadTreeFile, ReadTreeResponse, TreeFilter
+from scmreader.readers.types import (
+    FileInfo,
+    ReadTreeFile,
+    ReadTreeResponse,
+    TreeFilter,
+    UrlReaderService,
+)
+from scmreader.redact import redact_url
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _SNIFF = 4096
@@ -60,6 +74,55 @@ def _check_tar_start(start: bytes) -> None:
         )
 
 
+class _Watch:
+    """Counts, while a tree is consumed, the archive's entries and those inside the
+    requested sub-path (before the caller's filter): entries but none inside means the
+    sub-path does not exist (or names a file)."""
+
+    __slots__ = ("entries", "inside", "subpath")
+
+    def __init__(self, subpath: str) -> None:
+        self.subpath = subpath
+        self.entries = 0
+        self.inside = 0
+
+    def filter(self, keep: TreeFilter | None) -> TreeFilter:
+        """``keep`` wrapped so that every entry inside the sub-path is counted."""
+
+        def counted(path: str, info: FileInfo) -> bool:
+            self.inside += 1
+            return keep is None or keep(path, info)
+
+        return counted
+
+    def source(self, source: EntrySource) -> EntrySource:
+        """``source`` with its entries counted."""
+        return _CountedSource(source, self)
+
+
+class _CountedSource:
+    """An EntrySource that counts the entries it yields into a :class:`_Watch`."""
+
+    def __init__(self, source: EntrySource, watch: _Watch) -> None:
+        self._source = source
+        self._watch = watch
+        self.copy_to_fd = source.copy_to_fd
+        self.read_bytes = source.read_bytes
+        self.close = source.close
+
+    def entries(self) -> Iterator[RawEntry]:
+        watch = self._watch
+        for entry in self._source.entries():
+            watch.entries += 1
+            yield entry
+
+
+class MissingTree(Protocol):
+    """Makes the error raised when a tree has entries but none at the requested path."""
+
+    def __call__(self) -> ScmReaderError: ...
+
+
 class ArchiveTreeResponse(ReadTreeResponse):
     """A tree read from an archive or a file list. Consume it once: ``files()``,
     ``dir()`` or ``archive()``; a second call raises ConflictError."""
@@ -72,8 +135,14 @@ class ArchiveTreeResponse(ReadTreeResponse):
         etag: str,
         work_dir: Path,
         discard: Callable[[], None] | None = None,
+        watch: _Watch | None = None,
     ) -> None:
         self.etag = etag
+        #: Called when the archive has entries but none at the requested path; readers
+        #: (``UrlReaders.read_tree``) set it to name the URL. None: a NotFoundError naming
+        #: the sub-path when there is one, else an empty tree.
+        self.on_missing: MissingTree | None = None
+        self._watch = watch
         self._open_source = open_source
         self._discard = discard
         self._selection = selection
@@ -88,6 +157,24 @@ class ArchiveTreeResponse(ReadTreeResponse):
             raise ConflictError("Response has already been read")
         self._used = True
 
+    def _source(self) -> EntrySource:
+        source = self._open_source()
+        return source if self._watch is None else self._watch.source(source)
+
+    def _check_found(self) -> None:
+        """NotFoundError (or what ``on_missing`` makes) when the archive had entries but
+        none inside the requested path: a wrong path, or the path of a file."""
+        watch = self._watch
+        if watch is None or watch.inside or not watch.entries:
+            return
+        if self.on_missing is not None:
+            raise self.on_missing()
+        if watch.subpath:
+            raise NotFoundError(
+                f"The tree has no files at {watch.subpath.rstrip('/')!r}: no such folder at "
+                "that ref. Check the path and the branch in the URL."
+            )
+
     def files(self) -> Iterator[ReadTreeFile]:
         """Yield the files as the archive streams (archive order). Paths are relative to
         the tree root; ``last_modified_at`` is the entry's mtime (UTC) for tar and zip."""
@@ -95,11 +182,12 @@ class ArchiveTreeResponse(ReadTreeResponse):
         return self._files()
 
     def _files(self) -> Iterator[ReadTreeFile]:
-        source = self._open_source()
+        source = self._source()
         try:
             yield from iter_files(self._selection.select(source), source, self._work_dir)
         finally:
             source.close()
+        self._check_found()
 
     def dir(self, target_dir: str | os.PathLike[str] | None = None) -> Path:
         """Write the tree into ``target_dir`` (created when missing) or a fresh
@@ -131,11 +219,12 @@ class ArchiveTreeResponse(ReadTreeResponse):
         # names and renamed, and a failure removes exactly what this call wrote.
         ours = remove is not None or _is_empty(target)
         try:
-            source = self._open_source()
+            source = self._source()
             try:
                 DirWriter(target, owned=ours).run(self._selection.select(source), source)
             finally:
                 source.close()
+            self._check_found()
         except BaseException:
             if remove is not None:
                 shutil.rmtree(remove, ignore_errors=True)
@@ -155,16 +244,35 @@ class ArchiveTreeResponse(ReadTreeResponse):
                 self._discard()
             raise _work_dir_error(self._work_dir, "a temporary file", exc) from None
         try:
-            source = self._open_source()
+            source = self._source()
             try:
                 write_archive(self._selection.select(source), source, out)
             finally:
                 source.close()
+            self._check_found()
             out.seek(0)
         except BaseException:
             out.close()
             raise
         return out
+
+
+def missing_tree_error(reader: UrlReaderService, url: str, token: str | None) -> ScmReaderError:
+    """The error for a tree URL whose path holds no files: an InputError suggesting
+    ``read_url`` when ``reader`` reads the URL as a file, else a NotFoundError naming it.
+    Costs one request, made only in that failure case."""
+    shown = redact_url(url)
+    try:
+        reader.read_url(url, token=token).stream().close()
+    except ScmReaderError:
+        return NotFoundError(
+            f"{shown} names no folder: the path does not exist at that ref. Check the path "
+            "and the branch in the URL."
+        )
+    return InputError(
+        f"{shown} is a file, not a folder: read it with read_url() ('scmreader read URL'), "
+        "or give read_tree the URL of the folder that holds it."
+    )
 
 
 def _is_empty(folder: Path) -> bool:
@@ -266,12 +374,12 @@ class TreeResponseFactory:
     def __repr__(self) -> str:
         return f"TreeResponseFactory(work_dir={str(self.work_dir)!r})"
 
-    def _selection(self, subpath: str | None, filter: TreeFilter | None, strip: bool) -> Selection:
+    def _selection(self, filter: TreeFilter | None, strip: bool, watch: _Watch) -> Selection:
         return Selection(
             limits=self.limits,
             strip_first_directory=strip,
-            subpath=normalize_subpath(subpath),
-            filter=filter,
+            subpath=watch.subpath,
+            filter=watch.filter(filter),
         )
 
     def from_archive(
@@ -323,8 +431,13 @@ class TreeResponseFactory:
         def open_source() -> EntrySource:
             return FilesSource(entries, work_dir=work_dir, limits=limits)
 
+        watch = _Watch("")
         return ArchiveTreeResponse(
-            open_source, self._selection(None, None, False), etag=etag, work_dir=work_dir
+            open_source,
+            self._selection(None, False, watch),
+            etag=etag,
+            work_dir=work_dir,
+            watch=watch,
         )
 
     def _from_stream(
@@ -337,7 +450,6 @@ class TreeResponseFactory:
         expected: str | None,
     ) -> ReadTreeResponse:
         try:
-            selection_args = (subpath, filter)
             expect = getattr(stream, "expect", None)
             if callable(expect):  # scmreader.http's body stream: the archive size cap
                 expect("archive")
@@ -357,7 +469,8 @@ class TreeResponseFactory:
                 _check_tar_start(prefix if kind == "tar" else inflate_start(prefix, 512))
             if strip is None:
                 strip = kind != "zip"
-            selection = self._selection(*selection_args, strip)
+            watch = _Watch(normalize_subpath(subpath))
+            selection = self._selection(filter, strip, watch)
         except BaseException:
             with contextlib.suppress(Exception):
                 stream.close()
@@ -378,5 +491,5 @@ class TreeResponseFactory:
                 stream.close()
 
         return ArchiveTreeResponse(
-            open_source, selection, etag=etag, work_dir=work_dir, discard=discard
+            open_source, selection, etag=etag, work_dir=work_dir, discard=discard, watch=watch
         )
