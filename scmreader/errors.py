@@ -168,6 +168,11 @@ class UpstreamError(HttpStatusError):
         super().__init__(message, status=status, url=url)
 
 
+class ResponseTooLargeError(UpstreamError):
+    """An answer was larger than the cap for its kind (metadata, file, archive) or inflated
+    more than the decompression-ratio cap allows; nothing of it was kept."""
+
+
 class ChangedWhileReadingError(UpstreamError):
     """An object (or the commit a read was pinned to) changed or vanished while it was
     being read: a download pinned to the listed ETag got 412, or one pinned to a Cloud
@@ -233,6 +238,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ScmReaderError",
     "TargetWriteError",
     "TooManyRedirectsError",

@@ -1,7 +1,10 @@
 """Keeping secrets out of messages, logs and reprs.
 
-Every credential scmreader reads from config (or receives as ``token=``) is registered
-here; :func:`redact` replaces any registered secret, in raw, URL-encoded and base64
+Every credential scmreader reads from config is registered here for good
+(:func:`register_config_secret`); tokens received per call (``token=``) or minted at run
+time (app installation tokens, OAuth tokens) are registered with :func:`register_secret`
+and kept in a separate, bounded set, so that thousands of them never push a configured
+secret out. :func:`redact` replaces any registered secret, in raw, URL-encoded and base64
 ``user:secret`` forms, with ``***``. Independently of registration, :func:`redact` masks
 the values of query parameters whose names look like credentials (``?token=``,
 ``X-Amz-Signature=``, ``sig=`` ...), wherever a URL appears in the text: short-lived
@@ -28,11 +31,13 @@ _SECRET_NAME = (
 _SENSITIVE_QUERY = re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE)
 _QUERY_VALUE_IN_TEXT = re.compile(rf"([?&;]{_SECRET_NAME}=)[^&;\s\"'#<>]+", re.IGNORECASE)
 _MIN_SECRET_LENGTH = 4
-#: Registered forms kept at most; the oldest (long-expired tokens) are forgotten first.
+#: Per-call forms kept at most; the oldest (long-expired tokens) are forgotten first.
+#: Configured secrets are never forgotten and do not count here.
 MAX_SECRETS = 4096
 
 _lock = threading.Lock()
 _secrets: OrderedDict[str, None] = OrderedDict()
+_pinned: set[str] = set()
 _ordered: tuple[str, ...] | None = ()
 
 
@@ -43,17 +48,39 @@ class Secret(str):
         return "'***'"
 
 
-def register_secret(value: str | None, *, username: str | None = None) -> None:
-    """Remember ``value`` so that :func:`redact` masks it (with its encoded forms)."""
-    if not value or len(value) < _MIN_SECRET_LENGTH:
-        return
+def _forms(value: str, username: str | None) -> set[str]:
     forms = {value, quote(value, safe=""), quote_plus(value)}
     forms.add(base64.b64encode(value.encode()).decode())
     forms.add(base64.b64encode(f":{value}".encode()).decode())
     if username is not None:
         forms.add(base64.b64encode(f"{username}:{value}".encode()).decode())
+    return forms
+
+
+def register_config_secret(value: str | None, *, username: str | None = None) -> None:
+    """Remember a configured secret for good, so that :func:`redact` always masks it."""
+    if not value or len(value) < _MIN_SECRET_LENGTH:
+        return
+    forms = _forms(value, username)
     global _ordered
     with _lock:
+        if forms <= _pinned:
+            return
+        _pinned.update(forms)
+        for form in forms:
+            _secrets.pop(form, None)
+        _ordered = None
+
+
+def register_secret(value: str | None, *, username: str | None = None) -> None:
+    """Remember a per-call or run-time token so that :func:`redact` masks it (with its
+    encoded forms); at most :data:`MAX_SECRETS` forms are kept, oldest forgotten first."""
+    if not value or len(value) < _MIN_SECRET_LENGTH:
+        return
+    forms = _forms(value, username)
+    global _ordered
+    with _lock:
+        forms -= _pinned
         if all(f in _secrets for f in forms):
             return
         for form in forms:
@@ -69,7 +96,7 @@ def _registered() -> tuple[str, ...]:
     ordered = _ordered
     if ordered is None:
         with _lock:
-            ordered = _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+            ordered = _ordered = tuple(sorted({*_secrets, *_pinned}, key=len, reverse=True))
     return ordered
 
 

@@ -431,7 +431,7 @@ def check_credentials_online(config: Config, *, http: HttpClient | None = None) 
 
 
 def _github_online(entry: Config, integration: ScmIntegration, http: HttpClient) -> list[Problem]:
-    from scmreader.http import credentials_for
+    from scmreader.http import credentials_for, parse_json
 
     config: Any = integration.config
     found: list[Problem] = []
@@ -455,7 +455,7 @@ def _github_online(entry: Config, integration: ScmIntegration, http: HttpClient)
         try:
             response = http.get(url, headers=headers, credentials=auth)
             status = response.status_code
-            body = response.json() if status == 200 else None
+            body = parse_json(response) if status == 200 else None
             response.close()
         except (ScmReaderError, ValueError) as exc:
             found.append(_unreachable(entry, "token", url, exc))

@@ -18,11 +18,8 @@ from typing import TYPE_CHECKING, Any
 from scmreader._lazy import lazy_attribute
 
 if TYPE_CHECKING:
-    from scmreader.cache._config import (
-        cache_from_config,
-        http_client_from_config,
-        max_body_from_config,
-    )
+    from scmreader._client_factory import http_client_from_config
+    from scmreader.cache._config import cache_from_config, max_body_from_config
     from scmreader.cache._errors import CacheError
     from scmreader.cache._hook import CACHE_STATUS_HEADER, cache_key
     from scmreader.cache._memory import MemoryCache
@@ -43,7 +40,7 @@ _LAZY = {
     "SqliteCache": "scmreader.cache._sqlite",
     "cache_from_config": "scmreader.cache._config",
     "cache_key": "scmreader.cache._hook",
-    "http_client_from_config": "scmreader.cache._config",
+    "http_client_from_config": "scmreader._client_factory",
     "max_body_from_config": "scmreader.cache._config",
 }
 
@@ -66,3 +63,4 @@ __all__ = [
     "http_client_from_config",
     "max_body_from_config",
 ]
+

@@ -1,4 +1,5 @@
-"""The ``scmreader.cache`` block of app-config, and an HttpClient built from it.
+"""The ``scmreader.cache`` block of app-config (the HttpClient built from it is made in
+:mod:`scmreader._client_factory`, above both ``http`` and ``cache``).
 
 ```yaml
 scmreader:
@@ -16,7 +17,6 @@ scmreader:
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -25,7 +25,6 @@ from scmreader.errors import ConfigError
 if TYPE_CHECKING:
     from scmreader.cache._types import ResponseCache
     from scmreader.config import Config
-    from scmreader.http import HttpClient
 
 CACHE_KEY = "scmreader.cache"
 STORES = ("memory", "sqlite", "redis")
@@ -97,41 +96,6 @@ def max_body_from_config(config: Config) -> int | None:
     """``scmreader.cache.maxBodyBytes``, or None when it is not set."""
     block = config.get_optional_config(CACHE_KEY)
     return None if block is None else _positive_int(block, "maxBodyBytes")
-
-
-def http_client_from_config(
-    config: Config, *, cache_path: str | os.PathLike[str] | None = None
-) -> HttpClient:
-    """An :class:`~scmreader.http.HttpClient` using the configured cache, if any.
-
-    ``cache_path`` (the CLI's ``--cache``) selects a SQLite cache at that path instead of
-    the configured store; ``maxBodyBytes`` and ``maxBytes`` still apply when configured.
-    """
-    from dataclasses import replace
-
-    from scmreader.http import HttpClient, HttpSettings
-
-    cache: ResponseCache | None
-    if cache_path is not None:
-        from scmreader.cache._sqlite import SqliteCache
-
-        block = config.get_optional_config(CACHE_KEY)
-        max_bytes = _positive_int(block, "maxBytes") if block is not None else None
-        cache = (
-            SqliteCache(cache_path)
-            if max_bytes is None
-            else SqliteCache(cache_path, max_bytes=max_bytes)
-        )
-    else:
-        cache = cache_from_config(config)
-    settings = HttpSettings()
-    max_body = max_body_from_config(config)
-    if max_body is not None:
-        settings = replace(settings, cache_max_body=max_body)
-    from scmreader.http._hosts_config import host_scheduler_from_config
-
-    hosts = host_scheduler_from_config(config, cache=cache, max_wait=settings.max_retry_wait)
-    return HttpClient(settings, cache=cache, hosts=hosts)
 
 
 def _positive_int(block: Config, key: str) -> int | None:

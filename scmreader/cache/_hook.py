@@ -160,6 +160,9 @@ class CacheHook:
             if plan.entry is not None:
                 self._safely("delete", self.cache.delete, plan.key)
             return _answer(_Rejoined.buffered(body, stream), None, headers, response, None)
+        # Fewer than max_body + 1 bytes means the end was reached, and the body stream
+        # only reports the end after checking it (a cut-off or corrupt body raises
+        # TransportError above): nothing incomplete is stored.
         stream.close()
         kept = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
         entry = CachedResponse(

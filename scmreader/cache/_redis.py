@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from scmreader.cache._errors import CacheError
 from scmreader.cache._types import CachedResponse
 from scmreader.errors import ConfigError
-from scmreader.redact import redact, redact_url, register_secret
+from scmreader.redact import redact, redact_url, register_config_secret
 
 if TYPE_CHECKING:
     import redis
@@ -48,8 +48,8 @@ class RedisCache:
                 "redis://[:password@]host[:port][/db], rediss://... (TLS) or unix:///path.sock"
             )
         if parts.password:
-            register_secret(unquote(parts.password), username=parts.username or "")
-            register_secret(parts.password)
+            register_config_secret(unquote(parts.password), username=parts.username or "")
+            register_config_secret(parts.password)
         self.url = redact_url(url)
         self.prefix = prefix
         self.ttl = ttl

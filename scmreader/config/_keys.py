@@ -30,11 +30,12 @@ BACKEND_READING_KEYS = frozenset({"allow[].host", "allow[].paths"})
 
 def _scmreader_keys() -> frozenset[str]:
     """Keys of the ``scmreader`` block: each feature's block and the keys it reads."""
+    from scmreader._client_factory import HTTP_CONFIG_KEYS
     from scmreader.cache._config import _KEYS as CACHE_KEYS
     from scmreader.http._hosts_config import HOST_KEYS
 
     cache = frozenset(f"cache.{key}" for keys in CACHE_KEYS.values() for key in keys)
-    return cache | frozenset(f"hosts[].{key}" for key in HOST_KEYS)
+    return cache | HTTP_CONFIG_KEYS | frozenset(f"hosts[].{key}" for key in HOST_KEYS)
 
 
 def did_you_mean(key: str, names: Iterable[str]) -> str:

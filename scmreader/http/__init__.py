@@ -9,8 +9,11 @@ What this layer guarantees:
 - one pooled :class:`requests.Session` per client, ``trust_env=False`` (no ``.netrc``, no
   proxy variables picked up silently), no adapter-level retries or redirects;
 - connect/read timeouts on every request, an overall deadline for a request (its
-  redirects and retries included) and another for reading a body, enforced per socket read
-  so a server that drips one byte at a time cannot hold a caller past it;
+  redirects, retries, status line, headers and metadata body included) and another for a
+  file or archive body, enforced on every socket read together with a low-speed limit, so
+  a server that drips one byte at a time cannot hold a caller past it (``_exchange``);
+- every body read through one bounded reader (``_body``): a size cap per kind of answer,
+  Content-Encoding decoded with a ratio cap and an end-of-stream check;
 - retries (tenacity) on connection failures, 408/429/500/502/503/504 and rate-limit 403s,
   honouring ``Retry-After`` and GitHub's ``x-ratelimit-reset``, within a bounded budget;
   a wait longer than the cap raises :class:`RateLimitedError` at once;
@@ -22,15 +25,17 @@ What this layer guarantees:
 
 Import everything from this package; the modules behind it are private: ``_client``
 (:class:`HttpClient`), ``_retry`` (which answers are retried), ``_status`` (statuses,
-rate limits, dates, JSON), ``_body`` (the deadline-bounded body stream) and ``_common``
-(settings and credentials). Log records go to the ``scmreader.http`` logger.
+rate limits, dates, JSON), ``_body`` (the bounded body reader), ``_exchange`` (deadlines
+and low-speed limit on every socket read) and ``_common`` (settings and credentials).
+Log records go to the ``scmreader.http`` logger.
 """
 
 from __future__ import annotations
 
-from scmreader.http._body import body_stream
+from scmreader.http._body import BodyKind, BodyStream, body_stream, read_body
 from scmreader.http._client import HttpClient
 from scmreader.http._common import (
+    HOST_OVERRIDABLE,
     REDIRECT_STATUSES,
     RETRY_STATUSES,
     USER_AGENT,
@@ -46,16 +51,21 @@ from scmreader.http._status import (
     format_http_date,
     parse_http_date,
     parse_json,
+    parse_reset,
     parse_retry_after,
     raise_for_status,
     rate_limit_wait,
+    read_text,
     unexpected_answer,
 )
 
 __all__ = [
+    "HOST_OVERRIDABLE",
     "REDIRECT_STATUSES",
     "RETRY_STATUSES",
     "USER_AGENT",
+    "BodyKind",
+    "BodyStream",
     "HostLimits",
     "HostScheduler",
     "HttpClient",
@@ -70,9 +80,12 @@ __all__ = [
     "format_http_date",
     "parse_http_date",
     "parse_json",
+    "parse_reset",
     "parse_retry_after",
     "raise_for_status",
     "rate_limit_wait",
+    "read_body",
+    "read_text",
     "stay_on_origin",
     "unexpected_answer",
 ]

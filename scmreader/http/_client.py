@@ -32,6 +32,7 @@ from scmreader.http._common import (
     RedirectCheck,
     _describe,
 )
+from scmreader.http._exchange import Exchange, GuardedAdapter, announce
 from scmreader.http._hosts import HostAdapter, HostScheduler
 from scmreader.http._retry import _Retryable, raise_if_retryable
 from scmreader.http._status import parse_json, raise_for_status
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from scmreader.cache import ResponseCache
 
 log = logging.getLogger("scmreader.http")
+
+
+class _Adapter(GuardedAdapter, HostAdapter):
+    """Per-host scheduling over connections that read through the announced Exchange."""
 
 
 class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
@@ -87,10 +92,15 @@ class HttpClient:
     def _new_session(self) -> requests.Session:
         s = requests.Session()
         s.trust_env = False
-        adapter = HostAdapter(self.hosts, pool_connections=16, pool_maxsize=16, max_retries=0)
+        # Per-host scheduling (HostAdapter) over connections that read answers through
+        # the announced Exchange (deadline, low-speed limit).
+        adapter = _Adapter(self.hosts, pool_connections=16, pool_maxsize=16, max_retries=0)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         s.headers["User-Agent"] = self.settings.user_agent
+        # Only what the body reader decodes itself (with its ratio cap and end-of-stream
+        # check); requests would also offer br/zstd when those packages are installed.
+        s.headers["Accept-Encoding"] = "gzip, deflate"
         # An API client needs no cookies; a shared jar would carry one caller's session
         # cookie onto another caller's requests.
         s.cookies.set_policy(_RefuseCookies())
@@ -126,20 +136,28 @@ class HttpClient:
         as they are: pass the response to :func:`raise_for_status`.
         """
         target = parse_url(url)
+        settings = self.settings.for_host(target.host)
         creds = list(credentials)
         plan = self._cache_plan(method, target, headers or {}, creds, data)
         validators = (plan.origin, plan.validators) if plan and plan.origin else None
-        deadline = self._clock() + self.settings.request_deadline
+        deadline = self._clock() + settings.request_deadline
 
         def send() -> requests.Response:
             return self._send_chain(
-                method, target, headers or {}, creds, check_redirect, data, deadline, validators
+                method,
+                target,
+                headers or {},
+                creds,
+                check_redirect,
+                data,
+                (deadline, settings),
+                validators,
             )
 
         try:
             response = send()  # the first attempt needs no retry machinery (nor its import)
         except _Retryable as first:
-            response = self._retry(send, first, deadline)
+            response = self._retry(send, first, deadline, settings)
         if plan is not None and self._cache_hook is not None:
             return self._cache_hook.finish(plan, response, self._open_body)
         return response
@@ -152,7 +170,7 @@ class HttpClient:
         """GET ``url``, raise typed errors for error statuses, and parse the JSON body."""
         response = self.request("GET", url, **kwargs)
         raise_for_status(response, what=what)
-        return parse_json(response)
+        return parse_json(response, self)
 
     # --- the response cache ------------------------------------------------------------
 
@@ -175,12 +193,16 @@ class HttpClient:
     def _open_body(self, response: requests.Response) -> BinaryIO:
         from scmreader.http._body import body_stream
 
-        return body_stream(response, self)
+        return body_stream(response, self, kind="file")
 
     # --- retries ----------------------------------------------------------------------
 
     def _retry(
-        self, send: Callable[[], requests.Response], first: _Retryable, deadline: float
+        self,
+        send: Callable[[], requests.Response],
+        first: _Retryable,
+        deadline: float,
+        settings: HttpSettings,
     ) -> requests.Response:
         """Attempts after a retryable first one, through tenacity (imported only now: with
         tornado installed it costs 30 ms and more); attempt 1 is ``first``, replayed."""
@@ -195,8 +217,8 @@ class HttpClient:
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
-            wait=self._wait,
-            stop=lambda state: self._stop(state, deadline),
+            wait=lambda state: self._wait(state, settings),
+            stop=lambda state: self._stop(state, deadline, settings),
             sleep=self._sleep,
             reraise=True,
             before_sleep=self._log_retry,
@@ -212,8 +234,7 @@ class HttpClient:
             raise final from None
         return response
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        s = self.settings
+    def _wait(self, state: tenacity.RetryCallState, s: HttpSettings) -> float:
         backoff = min(s.backoff_max, s.backoff_initial * 2.0 ** (state.attempt_number - 1))
         outcome = state.outcome
         hint: float | None = None
@@ -223,8 +244,7 @@ class HttpClient:
                 hint = exc.wait_hint
         return max(backoff, hint) if hint is not None else backoff
 
-    def _stop(self, state: tenacity.RetryCallState, deadline: float) -> bool:
-        s = self.settings
+    def _stop(self, state: tenacity.RetryCallState, deadline: float, s: HttpSettings) -> bool:
         if state.attempt_number >= s.max_attempts:
             return True
         if self._clock() + state.upcoming_sleep >= deadline:
@@ -250,10 +270,10 @@ class HttpClient:
         credentials: list[OriginCredentials],
         check_redirect: RedirectCheck | None,
         data: bytes | Mapping[str, str] | None,
-        deadline: float,
+        budget: tuple[float, HttpSettings],
         validators: tuple[str, Mapping[str, str]] | None = None,
     ) -> requests.Response:
-        s = self.settings
+        s = budget[1]
         origins_seen = {target.origin}
         current = target
         for hop in range(s.max_redirects + 1):
@@ -261,11 +281,11 @@ class HttpClient:
             if validators is not None and current.origin == validators[0]:
                 hop_headers = {**headers, **validators[1]}  # the cache's, to the entry's origin
             response = self._send_once(
-                method, current, hop_headers, credentials, origins_seen, data, deadline
+                method, current, hop_headers, credentials, origins_seen, data, budget
             )
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:
-                raise_if_retryable(response, self.settings.max_retry_wait)
+                raise_if_retryable(response, s.max_retry_wait)
                 return response
             response.close()
             if hop == s.max_redirects:
@@ -297,13 +317,14 @@ class HttpClient:
         credentials: list[OriginCredentials],
         origins_seen: set[str],
         data: bytes | Mapping[str, str] | None,
-        deadline: float,
+        budget: tuple[float, HttpSettings],
     ) -> requests.Response:
+        deadline, settings = budget
         remaining = deadline - self._clock()
         if remaining <= 0:
             raise RequestTimeoutError(
                 f"Reading {redact_url(str(url))} took longer than the "
-                f"{self.settings.request_deadline:.0f}s request deadline."
+                f"{settings.request_deadline:.0f}s request deadline."
             )
         hop_headers = dict(headers)
         # Credentials apply only while every hop so far stayed on their origin.
@@ -312,9 +333,17 @@ class HttpClient:
                 if cred.origin == url.origin:
                     hop_headers.update(cred.headers)
         timeout = (
-            min(self.settings.connect_timeout, remaining),
-            min(self.settings.read_timeout, remaining),
+            min(settings.connect_timeout, remaining),
+            min(settings.read_timeout, remaining),
         )
+        exchange = Exchange(
+            deadline=time.monotonic() + remaining,
+            read_timeout=settings.read_timeout,
+            low_speed_limit=settings.low_speed_limit,
+            low_speed_time=settings.low_speed_time,
+            settings=settings,
+        )
+        announce(exchange)
         try:
             response = self.session.request(
                 method,
@@ -343,13 +372,7 @@ class HttpClient:
             )
             return response
         except requests.exceptions.Timeout as exc:
-            raise _Retryable(
-                RequestTimeoutError(
-                    f"Timed out talking to {redact_url(url.origin)} ({type(exc).__name__}); "
-                    "the host is slow or unreachable, try again later."
-                ),
-                None,
-            ) from None
+            raise _Retryable(_timeout_error(url, exc, exchange), None) from None
         except requests.exceptions.SSLError:
             raise TransportError(
                 f"The TLS certificate of {redact_url(url.origin)} could not be verified; if the "
@@ -377,6 +400,26 @@ class HttpClient:
             raise TransportError(
                 f"Request to {redact_url(str(url))} failed: {_describe(exc)}"
             ) from None
+        finally:
+            announce(None)
+
+
+def _timeout_error(url: ParsedUrl, exc: BaseException, exchange: Exchange) -> RequestTimeoutError:
+    s = exchange.settings
+    if exchange.reason == "low speed" and s is not None:
+        return RequestTimeoutError(
+            f"{redact_url(url.origin)} sent its answer slower than {s.low_speed_limit:g} "
+            f"bytes/s for {s.low_speed_time:g}s; the host is stalling, try again later."
+        )
+    if exchange.reason == "deadline":
+        return RequestTimeoutError(
+            f"{redact_url(url.origin)} did not finish its answer before the request deadline; "
+            "the host is too slow, try again later or raise HttpSettings.request_deadline."
+        )
+    return RequestTimeoutError(
+        f"Timed out talking to {redact_url(url.origin)} ({type(exc).__name__}); "
+        "the host is slow or unreachable, try again later."
+    )
 
 
 def _resolve_location(current: ParsedUrl, location: str) -> ParsedUrl:

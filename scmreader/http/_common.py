@@ -37,14 +37,60 @@ def stay_on_origin(origin: str, service: str) -> RedirectCheck:
     return check
 
 
+MIB = 1024 * 1024
+
+#: HttpSettings fields a per-host override (``HttpSettings.hosts``) may change.
+HOST_OVERRIDABLE = frozenset(
+    {
+        "connect_timeout",
+        "read_timeout",
+        "request_deadline",
+        "body_deadline",
+        "low_speed_limit",
+        "low_speed_time",
+        "max_metadata_bytes",
+        "max_file_bytes",
+        "max_archive_bytes",
+        "max_decoded_ratio",
+        "max_attempts",
+        "max_retry_wait",
+        "retry_budget",
+    }
+)
+
+
 @dataclass(frozen=True)
 class HttpSettings:
-    """Timeouts and retry budget (seconds). The defaults suit a catalog ingestion loop."""
+    """Timeouts, limits and retry budget (seconds, bytes). The defaults suit both a catalog
+    ingestion loop and a command line.
+
+    Deadlines: ``connect_timeout`` per connection attempt; ``request_deadline`` for the
+    whole request (redirects, retries, status line, headers and a metadata body);
+    ``body_deadline`` for a file or archive body from the moment it is opened. Every read
+    also obeys ``read_timeout`` (silence) and the low-speed limit: a transfer slower than
+    ``low_speed_limit`` bytes/s over ``low_speed_time`` seconds is aborted (a drip ends
+    within about 20 s, a 100 MB archive at 1 MB/s goes through).
+
+    Size caps per kind of answer, on decoded bytes: ``max_metadata_bytes`` (JSON, listings;
+    GitHub's largest recursive tree answer is about 7 MB), ``max_file_bytes``,
+    ``max_archive_bytes``; a body with ``Content-Encoding`` may inflate at most
+    ``max_decoded_ratio`` times its wire size once past ``decoded_ratio_threshold``.
+
+    ``hosts`` overrides any of :data:`HOST_OVERRIDABLE` per host (``host[:port]`` of the
+    request's first URL), e.g. ``{"ghe.example.com": {"body_deadline": 1800}}``.
+    """
 
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 30.0
     request_deadline: float = 120.0
     body_deadline: float = 600.0
+    low_speed_limit: float = 1024.0
+    low_speed_time: float = 20.0
+    max_metadata_bytes: int = 32 * MIB
+    max_file_bytes: int = 1024 * MIB
+    max_archive_bytes: int = 4096 * MIB
+    max_decoded_ratio: float = 200.0
+    decoded_ratio_threshold: int = 8 * MIB
     max_attempts: int = 4
     max_retry_wait: float = 60.0
     retry_budget: float = 120.0
@@ -59,6 +105,31 @@ class HttpSettings:
     #: Largest answer the response cache (``HttpClient(cache=...)``) stores; larger ones, and
     #: answers without ``Content-Length`` (archives), are streamed and never buffered.
     cache_max_body: int = 1024 * 1024
+    #: Per-host overrides: ``{host: {field: value}}`` (fields of HOST_OVERRIDABLE).
+    hosts: Mapping[str, Mapping[str, float]] | None = None
+
+    def __post_init__(self) -> None:
+        for host, values in (self.hosts or {}).items():
+            unknown = set(values) - HOST_OVERRIDABLE
+            if unknown:
+                from scmreader.errors import InputError
+
+                raise InputError(
+                    f"HttpSettings.hosts[{host!r}] sets {', '.join(sorted(unknown))}, which "
+                    f"cannot be set per host; use one of {', '.join(sorted(HOST_OVERRIDABLE))}."
+                )
+
+    def for_host(self, host: str) -> HttpSettings:
+        """These settings with the overrides of ``host`` applied (self when there are none)."""
+        hosts = self.hosts or {}
+        values = hosts.get(host) or next(
+            (v for k, v in hosts.items() if k.lower() == host.lower()), None
+        )
+        if not values:
+            return self
+        from dataclasses import replace
+
+        return replace(self, hosts=None, **values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

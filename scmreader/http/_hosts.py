@@ -350,4 +350,5 @@ class HostAdapter(HTTPAdapter):
 
 def _int(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    # ASCII digits only ('²'.isdigit() is True), at most 10 (an epoch before 2286)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -21,23 +22,62 @@ from scmreader.errors import (
     PermissionDeniedError,
     UpstreamError,
 )
+from scmreader.http._body import read_body
 from scmreader.redact import redact_url
+
+if TYPE_CHECKING:
+    from scmreader.http._client import HttpClient
+
+
+#: Waits and resets further away than this (a year) are absurd and treated as absent.
+MAX_PLAUSIBLE_WAIT = 366 * 24 * 3600.0
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def _http_date_timestamp(value: str) -> float | None:
+    """Seconds since the epoch of an HTTP date (ASCII only), or None when it is not one."""
+    if not value.isascii() or len(value) > 64:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (seconds or HTTP date); None if unusable."""
+    """Seconds to wait from a ``Retry-After`` value, or None when it is absent or unusable.
+
+    Strict: ASCII digits (``120``) or an HTTP date; anything else (``-5``, ``1.5``, ``²``,
+    400 digits) and anything more than a year away is treated as absent.
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    if _DIGITS.fullmatch(value):
+        seconds = float(int(value))
+    else:
+        when = _http_date_timestamp(value)
+        if when is None:
+            return None
+        seconds = max(0.0, when - now)
+    return seconds if seconds <= MAX_PLAUSIBLE_WAIT else None
+
+
+def parse_reset(value: str | None, *, now: float) -> datetime | None:
+    """An ``x-ratelimit-reset`` value (epoch seconds, ASCII digits) as a datetime, or None
+    when it is absent, malformed, or more than a year from ``now`` in either direction."""
+    if not value:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    value = value.strip()
+    if not _DIGITS.fullmatch(value):
+        return None
+    epoch = int(value)
+    if abs(epoch - now) > MAX_PLAUSIBLE_WAIT:
+        return None
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def rate_limit_wait(
@@ -47,15 +87,13 @@ def rate_limit_wait(
 
     Recognises 429, GitHub's primary limit (403 with ``x-ratelimit-remaining: 0``) and its
     secondary limit (403 with ``retry-after``). Returns None for any other response.
+    Malformed or absurd header values count as absent.
     """
     status = response.status_code
     h = response.headers
     remaining = h.get("x-ratelimit-remaining")
     retry_after = parse_retry_after(h.get("Retry-After"), now=now)
-    reset_at: datetime | None = None
-    reset = h.get("x-ratelimit-reset")
-    if reset and reset.strip().isdigit():
-        reset_at = datetime.fromtimestamp(int(reset), tz=UTC)
+    reset_at = parse_reset(h.get("x-ratelimit-reset"), now=now)
     exhausted = remaining is not None and remaining.strip() == "0"
     if status == 429 or (status == 403 and (exhausted or retry_after is not None)):
         if retry_after is not None:
@@ -121,12 +159,20 @@ def raise_for_status(
     raise HttpStatusError(f"{subject} could not be read{via}: {reason}.", status=status, url=url)
 
 
-def parse_json(response: requests.Response) -> Any:
-    """The JSON body of ``response``, or UpstreamError when it is not JSON."""
+def parse_json(response: requests.Response, client: HttpClient | None = None) -> Any:
+    """The JSON body of ``response`` (read with the metadata cap), or UpstreamError when it
+    is not JSON."""
+    data = read_body(response, client, kind="metadata")
     try:
-        return json.loads(response.content)
-    except (ValueError, requests.exceptions.RequestException):
+        return json.loads(data)
+    except ValueError:
         raise unexpected_answer(response, "is not JSON") from None
+
+
+def read_text(response: requests.Response, client: HttpClient | None = None) -> str:
+    """A small text answer (a commit id, an error page) read with the metadata cap, decoded
+    as UTF-8 (undecodable bytes replaced)."""
+    return read_body(response, client, kind="metadata").decode("utf-8", "replace")
 
 
 def unexpected_answer(response: requests.Response, problem: str) -> UpstreamError:
@@ -145,7 +191,7 @@ def parse_http_date(value: str | None) -> datetime | None:
         return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote_plus, unquote_to_bytes
 
 from scmreader.errors import ConfigError, InvalidUrlError
 from scmreader.integrations.base import read_secret
-from scmreader.redact import Secret, redact_url, register_secret
+from scmreader.redact import Secret, redact_url, register_config_secret
 from scmreader.urls import ParsedUrl, encode_path, parse_url, reject_traversal
 
 __all__ = [
@@ -86,7 +86,7 @@ def multiline_secret(
         value = value.replace("\\n", "\n")
     if strip:
         value = value.strip()
-    register_secret(value)
+    register_config_secret(value)
     return Secret(value)
 
 
@@ -99,7 +99,7 @@ def optional_trimmed(entry: Config, key: str) -> str | None:
 def basic_auth(username: str, password: str, *, scheme: str = "Basic") -> str:
     """An ``Authorization`` value ``<scheme> base64(username:password)``; the encoded
     pair is registered so that it is redacted wherever it shows up."""
-    register_secret(password, username=username)
+    register_config_secret(password, username=username)
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return f"{scheme} {token}"
 

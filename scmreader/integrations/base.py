@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from scmreader.redact import Secret, redact_url, register_secret
+from scmreader.redact import Secret, redact_url, register_config_secret
 from scmreader.urls import default_scm_resolve_url, parse_url
 
 if TYPE_CHECKING:
@@ -194,5 +194,5 @@ def read_secret(entry: Config, key: str, *, strip: bool = True) -> Secret | None
             f"{key} contains line breaks or non-ASCII characters and cannot be sent in an "
             "HTTP header; copy the credential again without them.",
         )
-    register_secret(value)
+    register_config_secret(value)
     return Secret(value)

@@ -26,7 +26,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from scmreader.errors import ConfigError, InvalidUrlError, UpstreamError
@@ -37,7 +37,7 @@ from scmreader.integrations.base import (
     read_secret,
     read_url_key,
 )
-from scmreader.redact import Secret, redact, redact_url, register_secret
+from scmreader.redact import Secret, redact, redact_url, register_config_secret
 from scmreader.urls import (
     encode_path,
     encode_uri_component,
@@ -48,6 +48,8 @@ from scmreader.urls import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
     from scmreader.config import Config
 
 __all__ = [
@@ -172,10 +174,10 @@ def read_gerrit_integration_config(entry: Config) -> GerritIntegrationConfig:
                 "authentication needs both, so set username to the account the password "
                 "belongs to.",
             )
-        register_secret(password, username=username)
+        register_config_secret(password, username=username)
     signing_key = entry.get_optional_string("commitSigningKey")
     if signing_key is not None:
-        register_secret(signing_key)
+        register_config_secret(signing_key)
         signing_key = Secret(signing_key)
     return GerritIntegrationConfig(
         host=host,
@@ -492,15 +494,9 @@ def get_gerrit_request_options(config: GerritIntegrationConfig) -> dict[str, dic
     return {"headers": {"Authorization": Secret(f"Basic {token}")}}
 
 
-class _ResponseLike(Protocol):
-    url: str
-    status_code: int
-
-    @property
-    def content(self) -> bytes: ...
-
-
-def parse_gerrit_json_response(body: str | bytes | _ResponseLike, *, url: str | None = None) -> Any:
+def parse_gerrit_json_response(
+    body: str | bytes | requests.Response, *, url: str | None = None
+) -> Any:
     """Parse a Gerrit (or Gitiles) JSON answer, which starts with the ``)]}'`` guard line.
 
     Raises UpstreamError when the guard is missing (the answer did not come from Gerrit:
@@ -510,7 +506,9 @@ def parse_gerrit_json_response(body: str | bytes | _ResponseLike, *, url: str | 
     if isinstance(body, str | bytes):
         raw = body
     else:
-        raw, url, status = body.content, url or body.url, body.status_code
+        from scmreader.http import read_body
+
+        raw, url, status = read_body(body), url or body.url, body.status_code
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     where = f" from {redact_url(url)}" if url else ""
     shown = redact(text[:10])

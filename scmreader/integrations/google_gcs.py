@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from scmreader.integrations.base import IntegrationType, ScmIntegration
-from scmreader.redact import Secret, register_secret
+from scmreader.redact import Secret, register_config_secret
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -57,7 +57,7 @@ def read_google_gcs_integration_config(entry: Config) -> GoogleGcsIntegrationCon
         return GoogleGcsIntegrationConfig()
     client_email = entry.get_string("clientEmail")
     private_key = entry.get_string("privateKey").replace("\\n", "\n")
-    register_secret(private_key)
+    register_config_secret(private_key)
     return GoogleGcsIntegrationConfig(client_email=client_email, private_key=Secret(private_key))
 
 

@@ -33,6 +33,7 @@ from scmreader.urls import is_glob
 
 if TYPE_CHECKING:
     from scmreader.readers import UrlReaders
+    from scmreader.readers.types import SearchResponseFile
 
 Status = Literal["added", "changed", "unchanged", "removed", "error"]
 #: ``progress(done, total)``: called in the calling thread after each repository.
@@ -236,7 +237,7 @@ class DiscoveryRun:
                 f.url,
                 found.etag,
                 "changed" if f.url in old_files else "added",
-                _content=f.content,
+                _content=_lazy_content(f),
             )
             for f in found.files
         ]
@@ -253,6 +254,11 @@ class _Outcome:
     results: list[DiscoveryResult]
     entry: dict[str, Any] | None
     missing: int = 0
+
+
+def _lazy_content(found: SearchResponseFile) -> Callable[[], bytes]:
+    """The search match's contents, read only when asked for."""
+    return lambda: found.content()
 
 
 def load_state(path: str | Path) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from scmreader.http import (
     conditional_headers,
     parse_json,
     raise_for_status,
+    read_text,
     stay_on_origin,
     unexpected_answer,
 )
@@ -417,7 +418,7 @@ class AzureUrlReader(GitHostReader):
 
         response = send()
         if response.status_code == 400:
-            found = _OUT_OF_RANGE.search(response.text)
+            found = _OUT_OF_RANGE.search(read_text(response))
             if found and found.group(1) != self._api_version:
                 response.close()
                 self._api_version = found.group(1)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from scmreader.errors import InvalidUrlError, NotAllowedError, NotImplementedByReaderError
 from scmreader.http import (
@@ -31,7 +32,7 @@ from scmreader.readers.base import (
 )
 from scmreader.readers.types import ReadTreeResponse, ReadUrlResponse, TreeFilter
 from scmreader.redact import redact_url, register_secret
-from scmreader.urls import DEFAULT_PORTS, ParsedUrl, parse_url
+from scmreader.urls import DEFAULT_PORTS, ParsedUrl, decode_fully, has_dot_segment, parse_url
 
 if TYPE_CHECKING:
     from scmreader.config import Config
@@ -66,9 +67,23 @@ class AllowEntry:
         if self.paths:
             if _ENCODED_SEPARATOR.search(url.path):
                 return False  # servers that decode %2F/%5C before normalising could escape
+            if _hides_dots(url.path):
+                return False
             path = url.normalized_path
             return any(_path_within(path, allowed) for allowed in self.paths)
         return True
+
+
+def _hides_dots(path: str) -> bool:
+    """Whether ``path`` has a ``..``/``.`` segment that only shows to a server that decodes
+    it more than once (``%252e%252e``) or strips ``;`` parameters (``..;x``): the
+    normalised path the allow list checks would not show it. Encoded too deep: True."""
+    deep = decode_fully(path)
+    if deep is None:
+        return True
+    if has_dot_segment(deep) and not has_dot_segment(unquote(path)):
+        return True
+    return any(";" in segment and has_dot_segment(segment) for segment in deep.split("/"))
 
 
 def refusal_reason(entries: list[AllowEntry], url: ParsedUrl) -> str | None:

@@ -44,6 +44,7 @@ from scmreader.http import (
     OriginCredentials,
     conditional_headers,
     parse_json,
+    read_text,
     unexpected_answer,
 )
 from scmreader.integrations.github import (
@@ -237,7 +238,7 @@ class GithubUrlReader(GitHostReader):
                 url=redact_url(url),
             )
         self._check(response, url)
-        sha = response.text.strip()
+        sha = read_text(response).strip()
         if not is_commit_sha(sha):
             raise unexpected_answer(response, "is not a commit sha")
         return sha

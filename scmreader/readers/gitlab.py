@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import InvalidUrlError, NotFoundError, NotModifiedError, UpstreamError
-from scmreader.http import credentials_for, parse_json
+from scmreader.http import credentials_for, parse_json, read_text
 from scmreader.integrations._common import SearchParams, decode_component
 from scmreader.integrations.gitlab import (
     GitLabIntegration,
@@ -212,7 +212,7 @@ class GitlabUrlReader(GitHostReader):
             params.set("path", path)
         params.set("per_page", "1")
         response = self._get(f"{self._project_api(loc)}/repository/commits?{params}", loc)
-        if response.status_code == 404 and "Project" not in response.text:
+        if response.status_code == 404 and "Project" not in read_text(response):
             response.close()
             return {}  # GitLab's answer for an unknown ref
         self._check(response, loc.url)

@@ -115,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
             if stalled and step is not None and host._stopping.wait(step.seconds):
                 self.close_connection = True
                 return
-            if step is not None and step.kind == "respond" and step.response is not None:
+            if step is not None and step.response is not None:
                 response = step.response
             else:
                 response = host._respond(request)
@@ -168,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         if _has_body(response) and "content-type" not in names and not bodiless:
             headers.append(("Content-Type", "application/octet-stream"))
+        self._head_drip = step if step is not None and step.kind == "drip" and step.head else None
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -184,6 +185,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.sendfile(stream)
             return
         self._write_body(response.body, chunked, step)
+
+    def flush_headers(self) -> None:
+        drip = getattr(self, "_head_drip", None)
+        buffer = getattr(self, "_headers_buffer", None)
+        if drip is None or not buffer:
+            super().flush_headers()
+            return
+        head = b"".join(buffer)
+        buffer.clear()
+        for start in range(0, len(head), drip.chunk):
+            if start and self.server.fake_host._stopping.wait(drip.interval):
+                raise _Cut()
+            self.wfile.write(head[start : start + drip.chunk])
+            self.wfile.flush()
 
     def _write_body(self, body: Body, chunked: bool, step: FaultStep | None) -> None:
         budget = step.nbytes if step is not None and step.kind in ("reset", "truncate") else None

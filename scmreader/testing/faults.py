@@ -33,6 +33,8 @@ class FaultStep:
     nbytes: int = 0
     chunk: int = 1
     interval: float = 0.0
+    #: ``drip`` only: drip the status line and headers too, not just the body.
+    head: bool = False
 
 
 @dataclass
@@ -109,18 +111,39 @@ class Faults:
         self._add(path_regex, method, [FaultStep("delay", seconds=seconds)], times=times)
 
     def reset_after(
-        self, path_regex: str, nbytes: int, *, times: int | None = 1, method: str | None = None
+        self,
+        path_regex: str,
+        nbytes: int,
+        *,
+        response: FakeResponse | None = None,
+        times: int | None = 1,
+        method: str | None = None,
     ) -> None:
-        """Send headers and ``nbytes`` of the body, then reset the connection (RST)."""
+        """Send headers and ``nbytes`` of the body, then reset the connection (RST).
+
+        With ``response`` (any status, headers and body) that answer is cut instead of the
+        route's normal one.
+        """
         _check(nbytes >= 0, f"nbytes must be >= 0, got {nbytes}")
-        self._add(path_regex, method, [FaultStep("reset", nbytes=nbytes)], times=times)
+        step = FaultStep("reset", response=response, nbytes=nbytes)
+        self._add(path_regex, method, [step], times=times)
 
     def truncate(
-        self, path_regex: str, nbytes: int, *, times: int | None = 1, method: str | None = None
+        self,
+        path_regex: str,
+        nbytes: int,
+        *,
+        response: FakeResponse | None = None,
+        times: int | None = 1,
+        method: str | None = None,
     ) -> None:
-        """Declare the full length, send ``nbytes`` of the body, then close (FIN)."""
+        """Declare the full length, send ``nbytes`` of the body, then close (FIN).
+
+        With ``response``, that answer (status, headers, body) is the one cut short.
+        """
         _check(nbytes >= 0, f"nbytes must be >= 0, got {nbytes}")
-        self._add(path_regex, method, [FaultStep("truncate", nbytes=nbytes)], times=times)
+        step = FaultStep("truncate", response=response, nbytes=nbytes)
+        self._add(path_regex, method, [step], times=times)
 
     def drip(
         self,
@@ -128,13 +151,17 @@ class Faults:
         chunk: int = 1,
         interval: float = 0.3,
         *,
+        head: bool = False,
+        response: FakeResponse | None = None,
         times: int | None = 1,
         method: str | None = None,
     ) -> None:
-        """Send headers at once, then the body ``chunk`` bytes at a time every ``interval`` s."""
+        """Send the body ``chunk`` bytes at a time every ``interval`` s; the status line and
+        headers go at once, or drip the same way too with ``head=True``. With
+        ``response``, that answer (status, headers, body) is dripped instead."""
         _check(chunk >= 1, f"drip chunk must be >= 1 byte, got {chunk}")
         _check(interval >= 0, f"drip interval must be >= 0, got {interval}")
-        step = FaultStep("drip", chunk=chunk, interval=interval)
+        step = FaultStep("drip", response=response, chunk=chunk, interval=interval, head=head)
         self._add(path_regex, method, [step], times=times)
 
     def clear(self) -> None:

@@ -34,6 +34,7 @@ from scmreader.urls._paths import (
     decode_fully,
     encode_path,
     encode_uri_component,
+    has_dot_segment,
     is_commit_sha,
     reject_traversal,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "encode_uri_component",
     "glob_matcher",
     "glob_static_prefix",
+    "has_dot_segment",
     "is_commit_sha",
     "is_glob",
     "join_url",

@@ -78,7 +78,8 @@ def reject_traversal(path: str, *, what: str = "the URL") -> str:
     """Refuse a path with a ``.`` or ``..`` segment, however often it was percent-encoded.
 
     ``path`` is decoded with :func:`decode_fully`, then split on ``/`` and ``\\`` (so
-    ``%2F`` and ``%5C`` separate too). Returns the fully decoded path. Raises
+    ``%2F`` and ``%5C`` separate too); a segment's ``;`` parameters are ignored, so
+    ``..;x`` counts as ``..``. Returns the fully decoded path. Raises
     :class:`InvalidUrlError` ``Invalid SCM URL: path traversal is not allowed in <what>``
     (exactly :data:`TRAVERSAL_MESSAGE` for the default ``what``), also when the path is
     encoded more than :data:`MAX_DECODE_ROUNDS` levels deep. Names such as ``..foo`` or
@@ -91,9 +92,16 @@ def reject_traversal(path: str, *, what: str = "the URL") -> str:
             f"percent-encoded more than {MAX_DECODE_ROUNDS} levels deep, which only serves to "
             "hide '..' segments. Decode the path before building the URL."
         )
-    if any(segment in (".", "..") for segment in _SEPARATOR_RE.split(decoded)):
+    if has_dot_segment(decoded):
         raise InvalidUrlError(f"Invalid SCM URL: path traversal is not allowed in {what}")
     return decoded
+
+
+def has_dot_segment(decoded: str) -> bool:
+    """Whether a decoded path has a ``.`` or ``..`` segment, split on ``/`` and ``\\``,
+    also with ``;`` parameters (``..;x``: servers such as Tomcat strip them, then see
+    ``..``)."""
+    return any(segment.split(";", 1)[0] in (".", "..") for segment in _SEPARATOR_RE.split(decoded))
 
 
 def is_commit_sha(value: str) -> bool:

@@ -445,17 +445,25 @@ def test_parse_gerrit_json_response_errors(body: bytes, message: str) -> None:
         parse_gerrit_json_response(body, url="https://gerrit.example.com/projects/p")
 
 
-class _FakeResponse:
-    url = "https://gerrit.example.com/projects/p/HEAD"
-    status_code = 200
-    content = b'{"a": 1}'
+def _response(url: str, body: bytes) -> Any:
+    """A requests.Response over ``body`` (its body is read through scmreader.http)."""
+    import io
+
+    import requests
+    from urllib3.response import HTTPResponse
+
+    response = requests.Response()
+    response.url, response.status_code = url, 200
+    response.raw = HTTPResponse(body=io.BytesIO(body), preload_content=False)
+    return response
 
 
 def test_parse_gerrit_json_response_from_a_response_names_its_url() -> None:
+    url = "https://gerrit.example.com/projects/p/HEAD"
     with pytest.raises(UpstreamError) as info:
-        parse_gerrit_json_response(_FakeResponse())
-    assert info.value.url == _FakeResponse.url
-    assert _FakeResponse.url in str(info.value)
+        parse_gerrit_json_response(_response(url, b'{"a": 1}'))
+    assert info.value.url == url
+    assert url in str(info.value)
 
 
 # --- GerritIntegration ---------------------------------------------------------------------

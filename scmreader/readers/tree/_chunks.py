@@ -85,6 +85,9 @@ class ChunkPipe:
         self._ended = False
         self.compressed = 0
         self.inflated = 0
+        # Bytes received on the wire, when the stream can tell (scmreader.http's body
+        # stream): with Content-Encoding on the answer, the ratio is taken against them.
+        self._wire = stream if hasattr(stream, "wire_bytes") else None
         self._thread = threading.Thread(target=self._run, name="scmreader-inflate", daemon=True)
         self._thread.start()
 
@@ -160,8 +163,7 @@ class ChunkPipe:
         self.compressed = len(data)
         while True:
             if data:
-                self.inflated += len(data)
-                self._put(data)
+                self._emit(data)
             data = self._read()
             if not data:
                 return
@@ -170,14 +172,20 @@ class ChunkPipe:
         self.inflated += len(out)
         if (
             self.inflated > self._ratio_threshold
-            and self.inflated > self._max_ratio * self.compressed
+            and self.inflated > self._max_ratio * self._received()
         ):
             raise ArchiveLimitError(
                 f"The archive inflates to more than {self._max_ratio:g} times its compressed "
-                f"size ({self.inflated} bytes from {self.compressed}); refusing a likely "
+                f"size ({self.inflated} bytes from {self._received()} received); refusing a likely "
                 "decompression bomb. Raise ArchiveLimits.max_ratio if this is expected."
             )
         self._put(out)
+
+    def _received(self) -> int:
+        wire = self._wire
+        if wire is not None:
+            return max(int(getattr(wire, "wire_bytes", 0)), 1)
+        return max(self.compressed, 1)
 
     def _gunzip(self) -> None:
         data = self._prefix

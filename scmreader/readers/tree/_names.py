@@ -16,6 +16,20 @@ SYMLINK = 2
 HARDLINK = 3
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Unicode categories refused in names besides C0 controls: C1 controls (Cc), format
+#: characters such as bidi overrides and zero-width joiners (Cf), line/paragraph separators,
+#: and lone surrogates: they hide or reorder what a name shows in a terminal or a listing.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _invisible(name: str) -> str | None:
+    """The first invisible or bidirectional control character of ``name``, if any."""
+    for char in name:
+        if not char.isascii() and unicodedata.category(char) in _INVISIBLE:
+            return char
+    return None
+
+
 _SEPARATORS = re.compile(r"[/\\]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -49,7 +63,8 @@ class PathRules:
         Rejects absolute names (``/x``, ``////x``, ``\\x``, ``C:x``), ``..`` segments (also
         when separated by ``\\`` or percent-encoded, decoded with
         :func:`scmreader.urls.decode_fully`; a name encoded deeper than it decodes is
-        refused too), and control characters; drops ``.`` and empty segments and trailing
+        refused too), and control characters (C0, C1, format and bidi controls such as
+        U+202E, line separators); drops ``.`` and empty segments and trailing
         slashes.
         """
         s = raw
@@ -80,6 +95,14 @@ class PathRules:
                 f"The archive has an entry whose name contains a control character "
                 f"({describe(raw)}); refusing to extract it. The archive is malformed or hostile."
             )
+        hidden = _invisible(raw)
+        if hidden is not None:
+            raise UnsafeArchiveError(
+                f"The archive has an entry whose name contains the invisible or bidirectional "
+                f"control character U+{ord(hidden):04X} ({describe(raw)}); refusing to extract "
+                "it, since it hides or reorders what the name shows. The archive is malformed "
+                "or hostile."
+            )
         decoded = decode_fully(raw)
         if decoded is None:
             raise UnsafeArchiveError(
@@ -98,7 +121,7 @@ class PathRules:
                     f"The archive has an entry whose path leaves the tree ({describe(raw)}, "
                     "'..' segment); refusing to extract it. The archive is hostile."
                 )
-            if candidate is not raw and _CONTROL.search(candidate):
+            if candidate is not raw and (_CONTROL.search(candidate) or _invisible(candidate)):
                 raise UnsafeArchiveError(
                     f"The archive has an entry whose name encodes a control character "
                     f"({describe(raw)}); refusing to extract it."

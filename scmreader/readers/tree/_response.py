@@ -450,6 +450,9 @@ class TreeResponseFactory:
         expected: str | None,
     ) -> ReadTreeResponse:
         try:
+            expect = getattr(stream, "expect", None)
+            if callable(expect):  # scmreader.http's body stream: the archive size cap
+                expect("archive")
             prefix = read_prefix(stream, _SNIFF)
             kind = _sniff(prefix)
             if expected == "tar" and kind == "zip":

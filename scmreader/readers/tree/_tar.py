@@ -322,6 +322,19 @@ class TarSource:
             elif type_b == b"1":
                 kind = HARDLINK
             elif type_b == b"V":
+                # A volume label: no file, but counted like every other entry and record.
+                meta_records += 1
+                if meta_records > limits.max_entries:
+                    raise ArchiveLimitError(
+                        f"The tar archive has more than {limits.max_entries} volume and "
+                        "extended header records; the archive is hostile or broken."
+                    )
+                self.total += size
+                if self.total > max_total:
+                    raise ArchiveLimitError(
+                        f"The tar archive holds more than {max_total} bytes (at a volume "
+                        "label); raise ArchiveLimits.max_total_bytes if this is expected."
+                    )
                 self._left = size
                 self._pad = -size % _BLOCK
                 continue

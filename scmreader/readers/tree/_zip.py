@@ -25,6 +25,10 @@ _CHUNK = 1024 * 1024
 _SUPPORTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
+# signature, (versions, flags, method, time, date, crc, sizes, 20 bytes), name, extra and
+# comment lengths, (disk, attributes, offset, 12 bytes)
+_CD_HEADER = struct.Struct("<4s24xHHH12x")
+_CD_MAGIC = b"PK\x01\x02"
 _EXTENDED_TIMESTAMP = 0x5455
 _SPECIAL = {
     stat.S_IFCHR: "a character device",
@@ -33,6 +37,13 @@ _SPECIAL = {
     stat.S_IFSOCK: "a socket",
 }
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError)
+
+
+def _too_many(count: int, limit: int) -> ArchiveLimitError:
+    return ArchiveLimitError(
+        f"The zip archive has {count} entries or more, more than {limit}; raise "
+        "ArchiveLimits.max_entries if this is expected."
+    )
 
 
 def _corrupt(detail: str) -> UnsafeArchiveError:
@@ -111,9 +122,53 @@ class ZipSource:
         spool.flush()
         return spool
 
+    def _count_directory(self, spool: IO[bytes]) -> None:
+        """Count the central directory's entries before ``zipfile`` loads it: the
+        end-of-central-directory record's count first, then the records themselves
+        (``zipfile`` reads as many as the directory's size holds, whatever the count
+        says), stopping as soon as ``max_entries`` is passed."""
+        limit = self._limits.max_entries
+        try:
+            end = zipfile._EndRecData(spool)  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise _corrupt(str(exc)) from None
+        if not end:
+            raise _corrupt("no end-of-central-directory record")
+        declared, cd_size = end[4], end[5]
+        if declared > limit:
+            raise _too_many(declared, limit)
+        start = end[9] - cd_size  # where zipfile starts reading the directory
+        if end[0] == zipfile.stringEndArchive64:  # type: ignore[attr-defined]
+            start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator  # type: ignore[attr-defined]
+        if start < 0:
+            raise _corrupt("the central directory's size is larger than the archive")
+        spool.seek(start)
+        count = pos = 0
+        buf = b""
+        while cd_size >= _CD_HEADER.size:
+            if len(buf) - pos < _CD_HEADER.size:
+                buf = buf[pos:] + spool.read(_CHUNK)
+                pos = 0
+                if len(buf) < _CD_HEADER.size:
+                    break  # zipfile reports the damage
+            magic, name_len, extra_len, comment_len = _CD_HEADER.unpack_from(buf, pos)
+            if magic != _CD_MAGIC:
+                break
+            count += 1
+            if count > limit:
+                raise _too_many(count, limit)
+            step = _CD_HEADER.size + name_len + extra_len + comment_len
+            cd_size -= step
+            pos += step
+            if pos > len(buf):
+                spool.seek(pos - len(buf), os.SEEK_CUR)
+                buf, pos = b"", 0
+        spool.seek(0)
+
     def _open(self) -> list[zipfile.ZipInfo]:
         spool = self._spool_input()
-        archive_size = spool.tell()
+        archive_size = getattr(self._stream, "wire_bytes", 0) or spool.tell()
+        self._count_directory(spool)
         try:
             self._zip = zipfile.ZipFile(spool)
             infos = self._zip.infolist()
