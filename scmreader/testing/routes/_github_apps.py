@@ -63,6 +63,7 @@ def _jwt_error() -> FakeResponse:
     return _error(401, "A JSON web token could not be decoded", "/apps")
 
 
+# https://docs.github.com/en/rest/apps/apps#list-installations-for-the-authenticated-app
 def _list_installations(
     host: FakeScmHost, state: GithubState, request: FakeRequest
 ) -> FakeResponse:
@@ -76,6 +77,7 @@ def _list_installations(
     return _json(chunk, headers=headers)
 
 
+# https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
 def _create_token(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     identity = _identify(state, request)
     if identity.app is None:
@@ -98,6 +100,7 @@ def _create_token(host: FakeScmHost, state: GithubState, request: FakeRequest) -
     )
 
 
+# https://docs.github.com/en/rest/apps/installations#list-repositories-accessible-to-the-app-installation
 def _installation_repos(
     host: FakeScmHost, state: GithubState, request: FakeRequest
 ) -> FakeResponse:
@@ -181,6 +184,7 @@ def _user_json(
     return user
 
 
+# https://docs.github.com/en/rest/users/users#get-the-authenticated-user
 def _get_user(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     doc = "/users/users#get-the-authenticated-user"
     identity = _identify(state, request)
@@ -193,6 +197,7 @@ def _get_user(host: FakeScmHost, state: GithubState, request: FakeRequest) -> Fa
     return _error(401, "Requires authentication", doc)
 
 
+# https://docs.github.com/en/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user
 def _rate_limit(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     """``GET /rate_limit``: not counted, and answered even once the limit is spent."""
     if _identify(state, request).kind == "unknown":

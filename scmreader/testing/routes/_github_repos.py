@@ -40,6 +40,8 @@ from scmreader.testing.routes._github_common import (
 # --- repository endpoints --------------------------------------------------------------
 
 
+# https://docs.github.com/en/rest/repos/repos#list-organization-repositories
+# https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user
 def _owner_repos(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     """``/orgs/{owner}/repos`` and ``/users/{owner}/repos``: an owner's repositories the
     caller can see, sorted by full name, Link-paginated (``per_page`` 30 by default, up to
@@ -59,6 +61,7 @@ def _owner_repos(host: FakeScmHost, state: GithubState, request: FakeRequest) ->
     return _json(chunk, headers=headers)
 
 
+# https://docs.github.com/en/rest/repos/repos#get-a-repository
 def _get_repo(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     if repo is None:
@@ -66,6 +69,7 @@ def _get_repo(host: FakeScmHost, state: GithubState, request: FakeRequest) -> Fa
     return _json(_repo_json(state, request, repo))
 
 
+# https://docs.github.com/en/rest/commits/commits#get-a-commit
 def _get_commit(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     rest = request.params["rest"]
@@ -167,6 +171,7 @@ def _content_json(
     }
 
 
+# https://docs.github.com/en/rest/repos/contents#get-repository-content
 def _get_contents(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     doc = "/repos/contents#get-repository-content"
     repo = _repo_or_none(host, state, request)
@@ -219,6 +224,7 @@ def _codeload_ref(repo: FakeRepo, ref: str, sha: str) -> str:
 _CODELOAD_TOKEN_PREFIX = "AQYV3CODELOAD"
 
 
+# https://docs.github.com/en/rest/repos/contents#download-a-repository-archive-tar (302 to codeload)
 def _get_archive(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     if repo is None:
@@ -266,6 +272,7 @@ def _tree_item(api: str, entry: TreeEntry, base_path: str) -> dict[str, Any]:
     return item
 
 
+# https://docs.github.com/en/rest/git/trees#get-a-tree
 def _get_tree(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     doc = "/git/trees#get-a-tree"
     repo = _repo_or_none(host, state, request)
@@ -303,6 +310,7 @@ def _get_tree(host: FakeScmHost, state: GithubState, request: FakeRequest) -> Fa
     )
 
 
+# https://docs.github.com/en/rest/git/blobs#get-a-blob
 def _get_blob(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     sha = request.params["sha"].lower()
@@ -326,6 +334,7 @@ def _get_blob(host: FakeScmHost, state: GithubState, request: FakeRequest) -> Fa
     )
 
 
+# https://docs.github.com/en/rest/git/refs#list-matching-references
 def _matching_refs(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     if repo is None:
@@ -351,6 +360,7 @@ def _matching_refs(host: FakeScmHost, state: GithubState, request: FakeRequest) 
     return _json(items)
 
 
+# https://docs.github.com/en/rest/branches/branches#list-branches
 def _branches(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     if repo is None:

@@ -117,6 +117,8 @@ def _headers() -> list[tuple[str, str]]:
     return [("x-amzn-RequestId", str(uuid.uuid4()))]
 
 
+# https://docs.aws.amazon.com/codecommit/latest/APIReference/CommonErrors.html
+# (HTTP 400 with __type and the x-amzn-ErrorType header)
 def _error(fail: _Fail) -> FakeResponse:
     response = FakeResponse.json({"__type": fail.code, "message": fail.message}, fail.status)
     response.set_header("Content-Type", _CONTENT_TYPE)
@@ -188,6 +190,7 @@ def _person(name: str, email: str, when: Any) -> dict[str, str]:
 # --- operations --------------------------------------------------------------------------
 
 
+# https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetRepository.html
 def _get_repository(host: FakeScmHost, body: dict[str, Any]) -> Any:
     repo = _repo(host, body)
     state = codecommit(host)
@@ -207,6 +210,7 @@ def _get_repository(host: FakeScmHost, body: dict[str, Any]) -> Any:
     }
 
 
+# https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetBranch.html
 def _get_branch(host: FakeScmHost, body: dict[str, Any]) -> Any:
     repo = _repo(host, body)
     name = _text(body, "branchName")
@@ -216,6 +220,7 @@ def _get_branch(host: FakeScmHost, body: dict[str, Any]) -> Any:
     return {"branch": {"branchName": name.removeprefix("refs/heads/"), "commitId": sha}}
 
 
+# https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetCommit.html
 def _get_commit(host: FakeScmHost, body: dict[str, Any]) -> Any:
     repo = _repo(host, body)
     wanted = _text(body, "commitId")
@@ -236,6 +241,7 @@ def _get_commit(host: FakeScmHost, body: dict[str, Any]) -> Any:
     }
 
 
+# https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetFile.html
 def _get_file(host: FakeScmHost, body: dict[str, Any]) -> Any:
     repo = _repo(host, body)
     sha = _commit(repo, body)
@@ -254,6 +260,7 @@ def _get_file(host: FakeScmHost, body: dict[str, Any]) -> Any:
     }
 
 
+# https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetFolder.html
 def _get_folder(host: FakeScmHost, body: dict[str, Any]) -> Any:
     repo = _repo(host, body)
     sha = _commit(repo, body)
