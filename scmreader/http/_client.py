@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from scmreader.cache import ResponseCache
 
 log = logging.getLogger("scmreader.http")
+#: One INFO line per request, for `scmreader -v` (a logger of its own).
+_REQUEST_LOG = logging.getLogger("scmreader.http.requests")
 
 
 class _Adapter(GuardedAdapter, HostAdapter):
@@ -361,15 +363,15 @@ class HttpClient:
                 response.status_code,
                 _rate_note(response),
             )
-            # One line per request for `scmreader -v` (its own logger, at INFO).
-            logging.getLogger("scmreader.http.requests").info(
-                "%s %s -> %s in %.0f ms, %s bytes",
-                method,
-                redact_url(str(url)),
-                response.status_code,
-                response.elapsed.total_seconds() * 1000,
-                response.headers.get("Content-Length", "streamed"),
-            )
+            if _REQUEST_LOG.isEnabledFor(logging.INFO):  # `scmreader -v`: a line a request
+                _REQUEST_LOG.info(
+                    "%s %s -> %s in %.0f ms, %s bytes",
+                    method,
+                    redact_url(str(url)),
+                    response.status_code,
+                    response.elapsed.total_seconds() * 1000,
+                    response.headers.get("Content-Length", "streamed"),
+                )
             return response
         except requests.exceptions.Timeout as exc:
             raise _Retryable(_timeout_error(url, exc, exchange), None) from None

@@ -35,16 +35,9 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def _http_date_timestamp(value: str) -> float | None:
-    """Seconds since the epoch of an HTTP date (ASCII only), or None when it is not one."""
-    if not value.isascii() or len(value) > 64:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    """Seconds since the epoch of an HTTP date, or None when it is not one."""
+    when = parse_http_date(value)
+    return None if when is None else when.timestamp()
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
@@ -186,8 +179,9 @@ def unexpected_answer(response: requests.Response, problem: str) -> UpstreamErro
 
 
 def parse_http_date(value: str | None) -> datetime | None:
-    """A ``Last-Modified`` style date as an aware datetime, or None when absent/invalid."""
-    if not value:
+    """A ``Last-Modified`` style date as an aware datetime, or None when absent/invalid
+    (non-ASCII or implausibly long values included)."""
+    if not value or not value.isascii() or len(value) > 64:
         return None
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -568,13 +568,19 @@ class GitHostReader(BaseUrlReader):
         """A request through the shared client with the call's credentials. API requests
         may only be redirected within the API's origin; downloads (``api=False``: files,
         archives) may go to any http(s) host, credentials never following them."""
+        origin = self._redirect_origin(loc)
         return self._http.request(
             method,
             url,
             headers=headers,
             credentials=loc.auth,
-            check_redirect=stay_on_origin(self._api_origin, self.service) if api else None,
+            check_redirect=stay_on_origin(origin, self.service) if api else None,
         )
+
+    def _redirect_origin(self, loc: GitLocation) -> str:
+        """The origin API redirects of ``loc`` must stay on (the API's, unless the host
+        serves each organization from its own)."""
+        return self._api_origin
 
     def _call_auth(
         self,

@@ -393,6 +393,11 @@ class AzureUrlReader(GitHostReader):
             )
         raise_for_status(response, what=url, not_found=not_found)
 
+    def _redirect_origin(self, loc: GitLocation) -> str:
+        """API requests stay on the organization's Azure origin; zip downloads may leave it."""
+        origin: str = loc.native.origin
+        return origin
+
     def _get(
         self,
         url: str,
@@ -403,17 +408,12 @@ class AzureUrlReader(GitHostReader):
         method: str = "GET",
     ) -> requests.Response:
         """The shared request at the reader's ``api-version``; a server that answers 400
-        "out of range" is asked again at the latest version it names (kept from then on).
-        API requests stay on the Azure origin; zip downloads may be redirected."""
-        origin = loc.native.origin
+        "out of range" is asked again at the latest version it names (kept from then on)."""
 
         def send() -> requests.Response:
-            return self._http.request(
-                method,
-                _with_api_version(url, self._api_version),
-                headers=headers,
-                credentials=loc.auth,
-                check_redirect=stay_on_origin(origin, self.service) if api else None,
+            versioned = _with_api_version(url, self._api_version)
+            return super(AzureUrlReader, self)._get(
+                versioned, loc, headers=headers, api=api, method=method
             )
 
         response = send()

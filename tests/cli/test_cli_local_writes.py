@@ -185,9 +185,7 @@ def test_tree_into_a_non_empty_folder_needs_force_or_merge(
     assert forced.code == 0, forced.stderr
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == ["api/catalog-info.yaml", "guide/setup.md", "index.md"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "site"] or all(
-        not p.name.startswith(".site.") for p in tmp_path.iterdir()
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app-config.yaml", "cwd", "site"]
 
 
 def test_force_keeps_the_old_folder_when_the_tree_fails(

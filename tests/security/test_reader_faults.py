@@ -104,15 +104,18 @@ class FaultChecks:
 
     def test_f6_reset_mid_archive(self, contract: ContractEnv, tmp_path: Path) -> None:
         contract.hosts[0].faults.reset_after(contract.archive_path, 100, times=None)
-        _tree_fails_cleanly(contract, tmp_path / "out", CUT)
+        # every archive answer is cut: a whole tree would mean the fault never fired
+        assert _tree_fails_cleanly(contract, tmp_path / "out", CUT) != "survived"
 
     def test_f7_truncated_archive(self, contract: ContractEnv, tmp_path: Path) -> None:
         contract.hosts[0].faults.truncate(contract.archive_path, 100, times=None)
-        _tree_fails_cleanly(contract, tmp_path / "out", CUT)
+        # every archive answer is cut: a whole tree would mean the fault never fired
+        assert _tree_fails_cleanly(contract, tmp_path / "out", CUT) != "survived"
 
     def test_f8_dripped_archive(self, contract: ContractEnv, tmp_path: Path) -> None:
         contract.hosts[0].faults.drip(contract.archive_path, 1, 0.05, times=None)
-        _tree_fails_cleanly(contract, tmp_path / "out", (RequestTimeoutError,))
+        # every archive answer is cut: a whole tree would mean the fault never fired
+        assert _tree_fails_cleanly(contract, tmp_path / "out", (RequestTimeoutError,)) != "survived"
 
     def test_dripped_answer_head_is_retried(self, contract: ContractEnv) -> None:
         contract.hosts[0].faults.drip(r".", 1, 0.05, head=True)

@@ -189,7 +189,8 @@ def _get_contents(host: FakeScmHost, state: GithubState, request: FakeRequest) -
     if entry is None:
         return _not_found(doc)
     if entry.type == "tree":
-        children = repo.tree(sha, path, recursive=False)
+        # "This API has an upper limit of 1,000 files for a directory" (same doc page)
+        children = repo.tree(sha, path, recursive=False)[:1000]
         return _json([_content_json(state, request, repo, ref, e) for e in children])
     last_modified = _last_modified(repo, sha, path)
     accept = request.headers.get("Accept", "")

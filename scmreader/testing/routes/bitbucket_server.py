@@ -129,7 +129,11 @@ def install(
     # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/ (branches)
     add(f"{_REPO}/branches", _list_refs("BRANCH"))
     add(f"{_REPO}/tags", _list_refs("TAG"))
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/
+    # (commits: paged, newest first, ``path`` filter)
     add(f"{_REPO}/commits", _list_commits)
+    # https://developer.atlassian.com/server/bitbucket/rest/v811/api-group-repository/
+    # (default branch; 204 No Content when the repository has no commits)
     add(f"{_REPO}/branches/default", _get_default_branch)
     # Bitbucket 7.5+: api-group-repository (default-branch)
     add(f"{_REPO}/default-branch", _get_default_ref)

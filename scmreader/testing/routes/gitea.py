@@ -72,6 +72,9 @@ class GiteaState:
     trees_per_page: int = 1000
     #: Largest ``limit`` of list endpoints (Gitea's ``[api] MAX_RESPONSE_ITEMS``).
     max_response_items: int = 50
+    #: [api] DEFAULT_PAGING_NUM: the page size when a request gives no ``limit``
+    #: (https://docs.gitea.com/administration/config-cheat-sheet#api-api).
+    default_paging_num: int = 30
     #: Files larger than this come from the contents API without ``content``/``encoding``
     #: (Gitea's ``[api] DEFAULT_MAX_BLOB_SIZE``); None sends every file inline.
     max_blob_size: int | None = None
@@ -369,9 +372,9 @@ def _paged(request: FakeRequest, state: GiteaState, items: list[Any]) -> tuple[l
     ``X-Total-Count`` and ``Link`` (``rel="next"``) headers."""
     try:
         page = max(int(request.query.get("page", "1")), 1)
-        limit = int(request.query.get("limit", state.max_response_items))
+        limit = int(request.query.get("limit", state.default_paging_num))
     except ValueError:
-        page, limit = 1, state.max_response_items
+        page, limit = 1, state.default_paging_num
     limit = min(max(limit, 1), state.max_response_items)
     chunk = items[(page - 1) * limit : page * limit]
     headers = [("X-Total-Count", str(len(items)))]
