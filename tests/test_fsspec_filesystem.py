@@ -225,9 +225,7 @@ def test_read_only(fs: ScmFileSystem, root: str) -> None:
         fs.open(f"{root}/new.yaml", "wb")
 
 
-def test_token_option_and_a_configured_response_cache(
-    github: FakeScmHost, root: str
-) -> None:
+def test_token_option_and_a_configured_response_cache(github: FakeScmHost, root: str) -> None:
     cached = {**config(github), "scmreader": {"cache": {"store": "memory"}}}
     anonymous = ScmFileSystem(cached, scheme="http", skip_instance_cache=True)
     with pytest.raises(FileNotFoundError):  # private: GitHub answers 404 to strangers

@@ -63,4 +63,3 @@ __all__ = [
     "http_client_from_config",
     "max_body_from_config",
 ]
-

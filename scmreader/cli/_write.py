@@ -59,9 +59,7 @@ def _umask() -> int:
     return mask
 
 
-def _replace_atomically(
-    target: Path, src: BinaryIO, mode: int, old: os.stat_result | None
-) -> int:
+def _replace_atomically(target: Path, src: BinaryIO, mode: int, old: os.stat_result | None) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -91,8 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PROVIDER",
-        help="enable a provider emulation; repeatable. One of: "
-        + ", ".join(available_providers()),
+        help="enable a provider emulation; repeatable. One of: " + ", ".join(available_providers()),
     )
     serve.add_argument(
         "--config-out",
