@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from scmreader._version import __version__
 
@@ -178,22 +178,7 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``scmreader`` command."""
-    parser = _Parser(
-        prog="scmreader",
-        description="Read files, trees and glob searches from source-code hosts and object "
-        "stores through their HTTP APIs, configured like Backstage integrations.",
-        epilog="exit codes:\n"
-        + "\n".join(f"  {code:>3}  {name}" for name, code in EXIT_CODES.items()),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"scmreader {__version__}")
-    _verbosity(parser, top=True)
-    reading = _common(reading=True)
-    plain = _common(reading=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_read(sub: Any, reading: _Parser, plain: _Parser) -> None:
     p = sub.add_parser("read", parents=[reading], help="read one file (to stdout or -o FILE)")
     p.add_argument("url", metavar="URL", help="browse URL of the file (as copied from the host)")
     p.add_argument(
@@ -205,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler="read")
 
+
+def _add_tree(sub: Any, reading: _Parser, plain: _Parser) -> None:
     p = sub.add_parser("tree", parents=[reading], help="read a directory tree into a folder")
     p.add_argument("url", metavar="URL", help="browse URL of the folder (or repository)")
     p.add_argument(
@@ -224,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler="tree")
 
+
+def _add_search(sub: Any, reading: _Parser, plain: _Parser) -> None:
     p = sub.add_parser("search", parents=[reading], help="list the files a glob URL matches")
     p.add_argument(
         "url", metavar="GLOB_URL", help="browse URL with a glob, e.g. .../blob/main/**/*.md"
@@ -242,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler="search")
 
+
+def _add_resolve(sub: Any, reading: _Parser, plain: _Parser) -> None:
     p = sub.add_parser("resolve", parents=[plain], help="resolve a relative URL against a file URL")
     p.add_argument("url", metavar="URL", help="relative (or absolute) URL, e.g. ../b.yaml")
     p.add_argument("--base", required=True, metavar="URL", help="URL of the referring file")
@@ -250,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler="resolve")
 
+
+def _add_url(sub: Any, reading: _Parser, plain: _Parser) -> None:
     p = sub.add_parser("url", help="URL helpers of the integrations")
     url_sub = p.add_subparsers(dest="url_command", metavar="SUBCOMMAND", required=True)
     u = url_sub.add_parser("edit", parents=[plain], help="the host's web-editor URL for a file")
@@ -265,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("url", metavar="URL", help="browse URL of the file")
     u.set_defaults(handler="url-fetch")
 
+
+def _add_config(sub: Any, reading: _Parser, plain: _Parser) -> None:
     p = sub.add_parser("config", help="work with app-config files")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     v = config_sub.add_parser(
@@ -289,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.set_defaults(handler="config-validate")
 
+
+def _add_demo(sub: Any, reading: _Parser, plain: _Parser) -> None:
     d = sub.add_parser(
         "demo",
         parents=[_common(reading=False, config=False)],
@@ -296,16 +293,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.set_defaults(handler="demo")
 
-    from scmreader.cli._discover import add_parser as add_discover
 
-    add_discover(sub, reading)
+def _add_discover(sub: Any, reading: _Parser, plain: _Parser) -> None:
+    p = sub.add_parser(
+        "discover",
+        parents=[reading],
+        help="read a file or glob in every repository of an owner, group or project",
+    )
+    p.add_argument(
+        "url", metavar="URL", help="e.g. https://github.com/acme/*/blob/-/catalog-info.yaml"
+    )
+    p.add_argument("--out", metavar="DIR", help="write the files below DIR/<repository>/")
+    p.add_argument("--state", metavar="FILE", help="previous run's state; updated afterwards")
+    for kind in ("archived", "forks", "empty", "disabled"):
+        p.add_argument(f"--include-{kind}", action="store_true", help=f"also read {kind} ones")
+    p.set_defaults(handler="discover")
+
+
+#: Sub-commands in the order ``--help`` lists them, and the function adding each.
+_COMMANDS: dict[str, Callable[[Any, _Parser, _Parser], None]] = {
+    "read": _add_read,
+    "tree": _add_tree,
+    "search": _add_search,
+    "resolve": _add_resolve,
+    "url": _add_url,
+    "config": _add_config,
+    "demo": _add_demo,
+    "discover": _add_discover,
+}
+
+#: Options the top-level parser takes before the command (none takes a value).
+_TOP_OPTIONS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``scmreader`` command; with ``only``, just that
+    sub-command's (what :func:`main` builds to run one command: half the work)."""
+    parser = _Parser(
+        prog="scmreader",
+        description="Read files, trees and glob searches from source-code hosts and object "
+        "stores through their HTTP APIs, configured like Backstage integrations.",
+        epilog="exit codes:\n"
+        + "\n".join(f"  {code:>3}  {name}" for name, code in EXIT_CODES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"scmreader {__version__}")
+    _verbosity(parser, top=True)
+    reading = _common(reading=True)
+    plain = _common(reading=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub, reading, plain)
     return parser
+
+
+def _command_of(arguments: Sequence[str]) -> str | None:
+    """The sub-command ``arguments`` run, when only top-level flags come before it (so a
+    parser with that sub-command alone parses them exactly as the full one); else None."""
+    for argument in arguments:
+        if argument in _COMMANDS:
+            return argument
+        if argument not in _TOP_OPTIONS:
+            return None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
-    parser = build_parser()
     arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(arguments))
     options = arguments[: arguments.index("--")] if "--" in arguments else arguments
     _Parser.json_errors = "--json" in options
     try:

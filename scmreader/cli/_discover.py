@@ -26,23 +26,6 @@ if TYPE_CHECKING:
     from scmreader.readers._discover import DiscoveryResult
 
 
-def add_parser(sub: Any, reading: argparse.ArgumentParser) -> None:
-    """Register the ``discover`` sub-command."""
-    p = sub.add_parser(
-        "discover",
-        parents=[reading],
-        help="read a file or glob in every repository of an owner, group or project",
-    )
-    p.add_argument(
-        "url", metavar="URL", help="e.g. https://github.com/acme/*/blob/-/catalog-info.yaml"
-    )
-    p.add_argument("--out", metavar="DIR", help="write the files below DIR/<repository>/")
-    p.add_argument("--state", metavar="FILE", help="previous run's state; updated afterwards")
-    for kind in ("archived", "forks", "empty", "disabled"):
-        p.add_argument(f"--include-{kind}", action="store_true", help=f"also read {kind} ones")
-    p.set_defaults(handler="discover")
-
-
 def cmd_discover(args: argparse.Namespace) -> int:
     """Run the discovery; see the module docstring."""
     from scmreader.readers._discover import load_state

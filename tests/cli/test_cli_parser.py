@@ -9,9 +9,9 @@ import pytest
 from cli_helpers import Cli, run_subprocess
 
 from scmreader import errors
-from scmreader.cli import EXIT_CODES, build_parser
+from scmreader.cli import EXIT_CODES, _command_of, build_parser
 
-COMMANDS = ["read", "tree", "search", "resolve", "url", "config", "demo"]
+COMMANDS = ["read", "tree", "search", "resolve", "url", "config", "demo", "discover"]
 
 
 def test_help_lists_every_command_and_the_exit_codes(
@@ -51,6 +51,37 @@ def test_verbosity_may_come_before_or_after_the_command() -> None:
     assert parser.parse_args(["read", "u", "-vv"]).verbose == 2
     assert parser.parse_args(["read", "u"]).verbose == 0
     assert parser.parse_args(["-q", "tree", "u", "--out", "d"]).quiet is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["read", "https://github.com/o/r/blob/main/a", "-o", "out.yaml", "--etag", "e1"],
+        ["-v", "read", "https://github.com/o/r/blob/main/a", "--timeout", "5", "-q"],
+        ["-vv", "-q", "tree", "https://github.com/o/r/tree/main", "--out", "d", "--merge"],
+        ["search", "https://github.com/o/r/blob/main/**/*.md", "--fail-if-none", "--json"],
+        ["resolve", "../b.yaml", "--base", "https://github.com/o/r/blob/main/a/c.yaml"],
+        ["url", "fetch", "https://github.com/o/r/blob/main/a", "--token", "t"],
+        ["config", "validate", "a.yaml", "b.yaml", "--format", "github", "--strict"],
+        ["demo", "--json"],
+        ["discover", "https://github.com/acme/*/blob/-/c.yaml", "--include-forks"],
+        ["--verbose", "--quiet", "search", "https://github.com/o/r/blob/main/*", "-c", "x"],
+    ],
+)
+def test_the_parser_of_one_command_parses_as_the_full_parser(argv: list[str]) -> None:
+    command = _command_of(argv)
+    assert command == next(a for a in argv if not a.startswith("-"))
+    assert build_parser(command).parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--help"], ["-h", "read", "u"], ["--version"], ["nope", "read"], ["-c", "read"]],
+)
+def test_anything_but_top_level_flags_before_the_command_gets_the_full_parser(
+    argv: list[str],
+) -> None:
+    assert _command_of(argv) is None
 
 
 def test_every_error_class_has_a_documented_exit_code() -> None:
