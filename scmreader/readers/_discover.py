@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from scmreader.errors import InputError, NotFoundError, NotModifiedError
-from scmreader.readers._batch import DEFAULT_WORKERS, iter_batch
+from scmreader.readers import DEFAULT_WORKERS
+from scmreader.readers._batch import iter_batch
 from scmreader.readers._git import GitHostReader
 from scmreader.readers._listing import Kinds, Repository
 from scmreader.redact import redact_url
@@ -250,6 +251,8 @@ class DiscoveryRun:
 
 @dataclass(frozen=True)
 class _Outcome:
+    """What reading one repository gave: its results and its new state entry."""
+
     repository: str
     results: list[DiscoveryResult]
     entry: dict[str, Any] | None

@@ -87,6 +87,8 @@ _OUT_OF_RANGE = re.compile(
 
 @dataclasses.dataclass(frozen=True)
 class _Token:
+    """A Microsoft Entra access token and when it expires."""
+
     value: str
     expires_at: float
 

@@ -103,6 +103,8 @@ class _InstallationGone(PermissionDeniedError):
 
 @dataclass
 class _Token:
+    """An installation token, when to renew it, and the repositories it covers."""
+
     token: str
     refresh_at: float
     repositories: frozenset[str] | None
