@@ -57,6 +57,14 @@ def _read_file(env: ContractEnv) -> bytes:
     return env.readers.read_url(env.file_url(FILE)).buffer()
 
 
+def _read_file_through_faults(env: ContractEnv) -> bytes:
+    """Read the file, then check every fault was served: a read that never met the fault
+    would prove nothing."""
+    content = _read_file(env)
+    assert env.hosts[0].faults.remaining() == 0, "the fault never fired"
+    return content
+
+
 def _read_tree(env: ContractEnv, target: Path) -> dict[str, str]:
     out = env.readers.read_tree(env.tree_url("")).dir(target)
     return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*")) if p.is_file()}
@@ -80,22 +88,22 @@ class FaultChecks:
 
     def test_f1_f2_server_error_run_then_success(self, contract: ContractEnv) -> None:
         contract.hosts[0].faults.statuses(r".", [502, 503, 500])
-        assert _read_file(contract) == CONTRACT_FILES[FILE].encode()
+        assert _read_file_through_faults(contract) == CONTRACT_FILES[FILE].encode()
 
     def test_f3_429_with_retry_after_then_success(self, contract: ContractEnv) -> None:
         contract.hosts[0].faults.status(r".", 429, headers={"Retry-After": "1"})
-        assert _read_file(contract) == CONTRACT_FILES[FILE].encode()
+        assert _read_file_through_faults(contract) == CONTRACT_FILES[FILE].encode()
 
     def test_f4_403_rate_limit_with_reset_then_success(self, contract: ContractEnv) -> None:
         reset = str(int(time.time()) + 2)
         headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
         contract.hosts[0].faults.status(r".", 403, headers=headers)
-        assert _read_file(contract) == CONTRACT_FILES[FILE].encode()
+        assert _read_file_through_faults(contract) == CONTRACT_FILES[FILE].encode()
 
     def test_f5_secondary_rate_limit_then_success(self, contract: ContractEnv) -> None:
         body = {"message": "You have exceeded a secondary rate limit."}
         contract.hosts[0].faults.status(r".", 403, body=body)
-        assert _read_file(contract) == CONTRACT_FILES[FILE].encode()
+        assert _read_file_through_faults(contract) == CONTRACT_FILES[FILE].encode()
 
     def test_rate_limit_beyond_the_budget_is_rate_limited(self, contract: ContractEnv) -> None:
         contract.hosts[0].faults.status(r".", 429, headers={"Retry-After": "86400"}, times=None)
@@ -119,7 +127,7 @@ class FaultChecks:
 
     def test_dripped_answer_head_is_retried(self, contract: ContractEnv) -> None:
         contract.hosts[0].faults.drip(r".", 1, 0.05, head=True)
-        assert _read_file(contract) == CONTRACT_FILES[FILE].encode()
+        assert _read_file_through_faults(contract) == CONTRACT_FILES[FILE].encode()
 
     def test_truncated_first_answer(self, contract: ContractEnv) -> None:
         contract.hosts[0].faults.truncate(r".", 3)
@@ -129,6 +137,7 @@ class FaultChecks:
             assert isinstance(exc, CUT), f"{type(exc).__name__}: {exc}"
         else:
             assert content == CONTRACT_FILES[FILE].encode()
+        assert contract.hosts[0].faults.remaining() == 0, "the fault never fired"
 
     def test_no_fault_left_unconsumed_by_a_clean_tree(
         self, contract: ContractEnv, tmp_path: Path
@@ -170,6 +179,7 @@ class TestFetchFaults:
     def _read(self, fetch: tuple[Any, Any]) -> bytes:
         host, readers = fetch
         data: bytes = readers.read_url(host.url("/docs/index.md")).buffer()
+        assert host.faults.remaining() == 0, "the fault never fired"
         return data
 
     def test_f1_f2_server_error_run_then_success(self, fetch: tuple[Any, Any]) -> None:
