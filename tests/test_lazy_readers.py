@@ -28,22 +28,23 @@ print(json.dumps(sorted(
 @pytest.mark.parametrize(
     ("config", "urls", "imported"),
     [
-        ({}, [], ["fetch"]),
+        ({}, [], []),
+        ({"backend": {"reading": {"allow": [{"host": "example.com"}]}}}, [], ["fetch"]),
         (
             {"integrations": {"github": [{"host": "ghe.example.com", "apiBaseUrl": API}]}},
             [],
-            ["fetch", "github"],
+            ["github"],
         ),
-        ({}, ["https://gitlab.com/o/r/-/blob/main/catalog-info.yaml"], ["fetch", "gitlab"]),
+        ({}, ["https://gitlab.com/o/r/-/blob/main/catalog-info.yaml"], ["gitlab"]),
         (  # github.com sits behind azure and both bitbuckets in Backstage's order
             {"integrations": {"gitea": [{"host": "gitea.example.com"}]}},
             ["https://github.com/o/r/blob/main/catalog-info.yaml"],
-            ["fetch", "gitea", "github"],
+            ["gitea", "github"],
         ),
         (
             {},
             ["https://my-bucket.s3.eu-west-1.amazonaws.com/catalog-info.yaml"],
-            ["aws_s3", "fetch"],
+            ["aws_s3"],
         ),
     ],
 )
@@ -81,6 +82,21 @@ def test_the_lazy_table_matches_the_reader_modules() -> None:
     for key, (module, order, _) in LAZY_BUILTINS.items():
         factory = importlib.import_module(f"scmreader.readers.{module}").READER_FACTORY
         assert (factory.name, factory.order) == (key, order)
+    from scmreader.readers._registry import FETCH_BUILTIN
+
+    fetch = importlib.import_module(f"scmreader.readers.{FETCH_BUILTIN[0]}").READER_FACTORY
+    assert (fetch.name, fetch.order) == ("fetch", FETCH_BUILTIN[1])
     eager = {f.name for f in reader_factories()} - set(LAZY_BUILTINS)
     # fetch (the allow-list reader) has no default host; a new built-in belongs in the table
     assert eager == {"fetch"}, "add new built-in readers to LAZY_BUILTINS to load them lazily"
+
+
+def test_an_allow_list_refusal_still_names_the_rule_with_fetch_deferred() -> None:
+    from scmreader.errors import NotAllowedError
+    from scmreader.readers import UrlReaders
+
+    readers = UrlReaders.default({"backend": {"reading": {"allow": [{"host": "example.com"}]}}})
+    with pytest.raises(NotAllowedError, match="does not allow port 8443"):
+        readers.reader_for("https://example.com:8443/a.yaml")
+    with pytest.raises(NotAllowedError, match=r"no integration and no backend\.reading\.allow"):
+        UrlReaders.default({}).reader_for("https://example.com/a.yaml")

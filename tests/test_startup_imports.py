@@ -28,8 +28,8 @@ from scmreader.testing.routes.github import integration_config
 GITHUB_URL = "https://github.com/octo/svc/blob/main/catalog-info.yaml"
 
 #: What a plain read of a GitHub file must not import: the validator, the cache backends,
-#: the retry library (until a retry), every other provider, and the heavy optional
-#: dependencies.
+#: the retry library (until a retry), every other provider, the heavy optional
+#: dependencies, and the machinery of other operations.
 NEVER = {
     "scmreader.validate",
     "scmreader.cache._memory",
@@ -48,6 +48,15 @@ NEVER = {
     "azure.storage.blob",
     "dask",
     "fsspec",
+    # what only trees, searches, batches, discovery, a cache or an allow list need
+    "scmreader.readers.tree._response",
+    "scmreader.readers.tree._limits",
+    "scmreader.readers._listing",
+    "scmreader.readers._batch",
+    "scmreader.readers.fetch",
+    "scmreader.cache._hook",
+    "scmreader.cache._redis",
+    "scmreader.cli._discover",
 }
 NEVER |= {
     f"scmreader.integrations.{m}" for k, (m, _, _) in BUILTIN_PROVIDERS.items() if k != "github"

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import requests
 
-from scmreader.cache._hook import CacheHook, CachePlan
 from scmreader.errors import (
     InputError,
     InvalidUrlError,
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     import tenacity
 
     from scmreader.cache import ResponseCache
+    from scmreader.cache._hook import CacheHook, CachePlan
 
 log = logging.getLogger("scmreader.http")
 #: One INFO line per request, for `scmreader -v` (a logger of its own).
@@ -83,11 +83,11 @@ class HttpClient:
         self._sleep = sleep
         self._clock = clock
         self.cache = cache
-        self._cache_hook = (
-            CacheHook(cache, max_body=self.settings.cache_max_body, clock=clock)
-            if cache is not None
-            else None
-        )
+        self._cache_hook: CacheHook | None = None
+        if cache is not None:  # the cache machinery loads only with a cache
+            from scmreader.cache._hook import CacheHook
+
+            self._cache_hook = CacheHook(cache, max_body=self.settings.cache_max_body, clock=clock)
         self.session = session or self._new_session()
         install_log_redaction("urllib3.connectionpool", "scmreader.http", "tenacity")
 

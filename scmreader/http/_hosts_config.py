@@ -73,10 +73,11 @@ def host_scheduler_from_config(
 ) -> HostScheduler:
     """A scheduler with the configured limits; shared state when ``cache`` is Redis."""
     state: HostState | None = None
-    from scmreader.cache._redis import RedisCache
+    if cache is not None:
+        from scmreader.cache._redis import RedisCache
 
-    if isinstance(cache, RedisCache):
-        from scmreader.http._hosts_redis import RedisHostState
+        if isinstance(cache, RedisCache):
+            from scmreader.http._hosts_redis import RedisHostState
 
-        state = RedisHostState(cache.client, prefix=cache.prefix + "hosts:")
+            state = RedisHostState(cache.client, prefix=cache.prefix + "hosts:")
     return HostScheduler(host_limits_from_config(config), state=state, max_wait=max_wait)

@@ -7,7 +7,8 @@ the first reader whose predicate accepts a URL handles it, with no fallback.
 
 Startup stays cheap: :meth:`UrlReaders.default` imports the reader modules of the providers
 the config names; every other built-in waits behind the hosts of its default integration
-(:data:`LAZY_BUILTINS`) and is imported the first time a URL on such a host is read.
+(:data:`LAZY_BUILTINS`) and is imported the first time a URL on such a host is read. The
+plain-HTTP reader loads only when ``backend.reading.allow`` has entries.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from scmreader._lazy import lazy_attribute
 from scmreader.errors import NotAllowedError, NotFoundError
-from scmreader.readers._batch import DEFAULT_WORKERS, BatchResult, Progress, run_batch
 from scmreader.readers._registry import (
     LAZY_BUILTINS,
     Deferred,
@@ -46,12 +47,17 @@ if TYPE_CHECKING:
     from scmreader.config import Config
     from scmreader.http import HttpClient
     from scmreader.http._hosts import RateBudget
+    from scmreader.readers._batch import BatchResult, Progress
     from scmreader.readers._discover import DiscoveryRun
+
+#: The default number of threads of a batch (Renovate's default per-host queue size).
+DEFAULT_WORKERS = 16
 
 _I = TypeVar("_I")
 _T = TypeVar("_T")
 
 __all__ = [
+    "DEFAULT_WORKERS",
     "LAZY_BUILTINS",
     "BaseUrlReader",
     "BatchResult",
@@ -62,6 +68,11 @@ __all__ = [
     "read_url_response",
     "reader_factories",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The batch machinery loads with the first batch, not with every `scmreader read`.
+    return lazy_attribute(globals(), __name__, {"BatchResult": "scmreader.readers._batch"}, name)
 
 
 class UrlReaders:
@@ -240,6 +251,8 @@ class UrlReaders:
         typed error of that URL; ``etags`` maps a URL to the etag of an earlier read, so an
         unchanged file comes back as a ``NotModifiedError`` (``result.not_modified``).
         """
+        from scmreader.readers._batch import run_batch
+
         known = dict(etags or {})
 
         def one(url: str) -> ReadUrlResponse:
@@ -259,6 +272,8 @@ class UrlReaders:
         progress: Progress | None = None,
     ) -> list[BatchResult[SearchResponse]]:
         """``search`` for every URL, as :meth:`read_many` does for files."""
+        from scmreader.readers._batch import run_batch
+
         known = dict(etags or {})
         return run_batch(
             lambda url: self.search(url, etag=known.get(url), token=token),
@@ -280,6 +295,8 @@ class UrlReaders:
         For trees, do the whole job inside ``fn`` so each download finishes on its thread:
         ``readers.map(lambda u: readers.read_tree(u).dir(target_of(u)), urls)``.
         """
+        from scmreader.readers._batch import run_batch
+
         return run_batch(fn, items, max_workers=max_workers, progress=progress)
 
     def discover(

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from scmreader.errors import NotModifiedError
+from scmreader.readers import DEFAULT_WORKERS
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 
-#: The default number of threads of a batch (Renovate's default per-host queue size).
-DEFAULT_WORKERS = 16
 #: ``progress(done, total, result)``: called in the calling thread after each item finishes.
 Progress = Callable[[int, int, "BatchResult[object]"], None]
 

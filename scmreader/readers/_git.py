@@ -48,14 +48,6 @@ from scmreader.http import (
     stay_on_origin,
     unexpected_answer,
 )
-from scmreader.readers._listing import (
-    DiscoveryTarget,
-    Kinds,
-    Repository,
-    is_pattern,
-    literal_prefix,
-    matches,
-)
 from scmreader.readers.base import BaseUrlReader
 from scmreader.readers.types import (
     ReadTreeResponse,
@@ -78,6 +70,7 @@ if TYPE_CHECKING:
     import requests
 
     from scmreader.http import HttpClient
+    from scmreader.readers._listing import DiscoveryTarget, Kinds, Repository
     from scmreader.readers.tree import TreeResponseFactory
 
 T = TypeVar("T")
@@ -298,7 +291,7 @@ class GitHostReader(BaseUrlReader):
             )
         raise_for_status(response, what=what)
 
-    # --- listing hooks (discovery) --------------------------------------------------------
+    # --- listing hooks (discovery; scmreader.readers._listing loads with the first) -----
 
     #: True when :meth:`_list_owner` lists nested owners too (GitLab's subgroups): an owner
     #: pattern is then answered by listing its literal prefix once.
@@ -342,6 +335,8 @@ class GitHostReader(BaseUrlReader):
         ``repo``; archived, forked, empty and disabled ones only when ``kinds`` says so.
         ``origin``: the browse origin the owner was written on (``scheme://host``);
         ``project``: a pattern for the project inside the owner (Bitbucket Cloud)."""
+        from scmreader.readers._listing import Kinds, is_pattern, literal_prefix, matches
+
         kinds = kinds or Kinds()
         if not is_pattern(owner):
             owners: Iterable[str] = [owner]

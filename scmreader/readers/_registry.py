@@ -19,7 +19,8 @@ PACKAGE = "scmreader.readers"
 
 #: Built-in readers by the ``integrations`` key they read: module, Backstage order, and
 #: the hosts of the provider's default integration (the only URLs its readers accept when
-#: the config has no entry for it). Built-in modules missing here are always imported.
+#: the config has no entry for it). Built-in modules missing here and from
+#: :data:`FETCH_BUILTIN` are always imported.
 LAZY_BUILTINS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
     "azure": ("azure", 10, ("dev.azure.com",)),
     "bitbucketCloud": ("bitbucket_cloud", 20, ("bitbucket.org",)),
@@ -34,6 +35,9 @@ LAZY_BUILTINS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
     "azureBlobStorage": ("azure_blob", 120, ("blob.core.windows.net",)),
     "awsCodeCommit": ("aws_codecommit", 130, ()),
 }
+#: The plain-HTTP reader (Backstage's FetchUrlReader): module and order. It reads only
+#: what ``backend.reading.allow`` lists, so without that key it waits like the others.
+FETCH_BUILTIN = ("fetch", 1000)
 _SKIP = ("base", "types", "tree")
 
 
@@ -58,9 +62,14 @@ def reader_factories() -> tuple[ReaderFactory, ...]:
 class Deferred:
     """A built-in reader factory not imported yet, and the hosts its readers may accept."""
 
-    def __init__(self, key: str) -> None:
-        self.name = key
-        self.module, self.order, self.hosts = LAZY_BUILTINS[key]
+    def __init__(self, name: str, module: str, order: int, hosts: tuple[str, ...]) -> None:
+        self.name = name
+        self.module, self.order, self.hosts = module, order, hosts
+
+    @classmethod
+    def provider(cls, key: str) -> Deferred:
+        """The reader of the ``integrations.<key>`` provider (see :data:`LAZY_BUILTINS`)."""
+        return cls(key, *LAZY_BUILTINS[key])
 
     def may_accept(self, url: ParsedUrl) -> bool:
         """True when the provider's default integration could cover ``url``'s host."""
@@ -77,8 +86,9 @@ class Deferred:
 @cache
 def _not_deferred() -> tuple[ReaderFactory, ...]:
     """Built-ins missing from the table, and entry points (built-ins win over their names)."""
-    found = _discover((*_SKIP, *(m for m, _, _ in LAZY_BUILTINS.values())))
-    return tuple(f for f in found if f.name not in LAZY_BUILTINS)
+    tabled = (FETCH_BUILTIN[0], *(m for m, _, _ in LAZY_BUILTINS.values()))
+    found = _discover((*_SKIP, *tabled))
+    return tuple(f for f in found if f.name not in LAZY_BUILTINS and f.name != "fetch")
 
 
 def startup_factories(config: Config) -> list[ReaderFactory | Deferred]:
@@ -87,6 +97,8 @@ def startup_factories(config: Config) -> list[ReaderFactory | Deferred]:
 
     found: list[ReaderFactory | Deferred] = list(_not_deferred())
     for key in LAZY_BUILTINS:
-        deferred = Deferred(key)
+        deferred = Deferred.provider(key)
         found.append(deferred.load() if provider_entries(config, key) else deferred)
+    fetch = Deferred("fetch", *FETCH_BUILTIN, hosts=())
+    found.append(fetch.load() if config.get_optional("backend.reading.allow") else fetch)
     return sorted(found, key=lambda f: (f.order, f.name))

@@ -62,13 +62,6 @@ from scmreader.readers._git import (
     browse_parts,
     folder_may_match,
 )
-from scmreader.readers._listing import (
-    DiscoveryTarget,
-    Repository,
-    is_pattern,
-    repository_from_api,
-    split_browse,
-)
 from scmreader.readers.base import (
     ReaderContext,
     ReaderFactory,
@@ -90,6 +83,7 @@ if TYPE_CHECKING:
     import requests
 
     from scmreader.http import HttpClient
+    from scmreader.readers._listing import DiscoveryTarget, Repository
     from scmreader.readers.tree import TreeResponseFactory
 
 _API_ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -343,9 +337,11 @@ class GithubUrlReader(GitHostReader):
         file_path = encode_path(path, keep=GITHUB_PATH_KEEP)
         return f"{base.scheme}://{base.host}/{repo.path}/{repo.kind}/{ref_path}/{file_path}"
 
-    # --- listing (discovery) ---------------------------------------------------------------
+    # --- listing (discovery; scmreader.readers._listing is imported by the first one) ---------
 
     def _discovery_target(self, url: str) -> DiscoveryTarget:
+        from scmreader.readers._listing import is_pattern, split_browse
+
         form = f"https://{self._config.host}/<owner>/<repo or pattern>/blob/<ref or ->/<path>"
         target = split_browse(url, ("blob", "tree", "raw"), form=form)
         if not target.owner or "/" in target.owner or is_pattern(target.owner):
@@ -367,6 +363,8 @@ class GithubUrlReader(GitHostReader):
             f"{api}/orgs/{name}/repos?type=all&per_page={_LIST_PAGE}",
             f"{api}/users/{name}/repos?type=owner&per_page={_LIST_PAGE}",
         ]
+        from scmreader.readers._listing import repository_from_api
+
         for item in self._owner_pages(listings, loc, self._link_page(api)):
             repo = repository_from_api(item, owner)
             if repo is not None:

@@ -12,8 +12,28 @@ rules and :class:`ArchiveLimits` for the caps).
     folder = tree.dir()          # or: for f in tree.files(): ...   or: tree.archive()
 """
 
-from scmreader.readers.tree._files import TreeEntry
-from scmreader.readers.tree._limits import ArchiveLimits
-from scmreader.readers.tree._response import ArchiveTreeResponse, TreeResponseFactory
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scmreader._lazy import lazy_attribute
+from scmreader.readers.tree._factory import TreeResponseFactory
+
+if TYPE_CHECKING:
+    from scmreader.readers.tree._files import TreeEntry
+    from scmreader.readers.tree._limits import ArchiveLimits
+    from scmreader.readers.tree._response import ArchiveTreeResponse
+
+#: Imported on first use: building a factory must not load the engine.
+_LAZY = {
+    "ArchiveLimits": "scmreader.readers.tree._limits",
+    "ArchiveTreeResponse": "scmreader.readers.tree._response",
+    "TreeEntry": "scmreader.readers.tree._files",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(globals(), __name__, _LAZY, name)
+
 
 __all__ = ["ArchiveLimits", "ArchiveTreeResponse", "TreeEntry", "TreeResponseFactory"]

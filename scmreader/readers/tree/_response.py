@@ -326,170 +326,87 @@ def _work_dir_error(work_dir: Path, what: str, exc: OSError) -> TargetWriteError
     )
 
 
-class TreeResponseFactory:
-    """Builds tree responses (Backstage's ``DefaultReadTreeResponseFactory``).
+def files_response(
+    entries: Iterable[TreeEntry], *, etag: str, work_dir: Path, limits: ArchiveLimits
+) -> ReadTreeResponse:
+    """The response of :meth:`TreeResponseFactory.from_files`."""
 
-    ``work_dir`` holds temporary folders and spool files (default: the system temp dir;
-    readers pass ``backend.workingDirectory``). ``limits`` guard against hostile archives
-    (default :class:`ArchiveLimits`).
+    def open_source() -> EntrySource:
+        return FilesSource(entries, work_dir=work_dir, limits=limits)
 
-    Safety rules, the same for tar and zip and for ``files()``, ``dir()`` and
-    ``archive()`` (violations raise ``UnsafeArchiveError`` or ``ArchiveLimitError``, and
-    nothing from the archive is left on disk):
+    watch = _Watch("")
+    return ArchiveTreeResponse(
+        open_source,
+        _selection(limits, None, False, watch),
+        etag=etag,
+        work_dir=work_dir,
+        watch=watch,
+    )
 
-    - absolute names, drive letters, ``..`` segments (also ``\\``-separated or
-      percent-encoded), control characters, over-long names: refused;
-    - a symlink becomes a regular file holding its target text, never a link;
-    - a hard link must point to an earlier regular file of the selected tree, whose
-      content it gets as a copy; other hard links are refused;
-    - devices, FIFOs, sockets and unknown entry types: refused;
-    - duplicate paths, paths equal after case folding or Unicode normalisation, and a
-      name used both as a file and as a folder: refused (the tree would depend on the
-      file system);
-    - folder entries are not reproduced: folders exist to hold files (git trees have no
-      empty folders);
-    - with ``strip_first_directory`` every entry loses its first path component (like
-      ``tar --strip-components=1``); entries at the top level are skipped.
 
-    Differences from Backstage, on purpose: tar entries get ``last_modified_at`` (their
-    mtime, UTC); ``archive()`` always re-packs the selected files (filter applied, no top
-    folder) as an uncompressed tar, with or without a sub-path; a corrupt, truncated or
-    non-archive body is a typed error, never a parser traceback.
+def stream_response(
+    stream: BinaryIO,
+    *,
+    etag: str,
+    subpath: str | None,
+    filter: TreeFilter | None,
+    strip: bool | None,
+    expected: str | None,
+    work_dir: Path,
+    limits: ArchiveLimits,
+) -> ReadTreeResponse:
+    """The response of :meth:`TreeResponseFactory.from_archive` and its kin: the archive
+    kind is told from the first bytes (``expected`` 'tar' or 'zip' narrows it)."""
+    try:
+        expect = getattr(stream, "expect", None)
+        if callable(expect):  # scmreader.http's body stream: the archive size cap
+            expect("archive")
+        prefix = read_prefix(stream, _SNIFF)
+        kind = _sniff(prefix)
+        if expected == "tar" and kind == "zip":
+            raise UpstreamError(
+                "The host sent a zip archive where a tar archive was expected; use "
+                "from_zip_archive() or from_archive()."
+            )
+        if expected == "zip" and kind != "zip":
+            raise UpstreamError(
+                "The host sent something that is not a zip archive (not an archive); "
+                "check the URL and the credentials."
+            )
+        if kind != "zip":
+            _check_tar_start(prefix if kind == "tar" else inflate_start(prefix, 512))
+        if strip is None:
+            strip = kind != "zip"
+        watch = _Watch(normalize_subpath(subpath))
+        selection = _selection(limits, filter, strip, watch)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            stream.close()
+        raise
 
-    Memory does not grow with the archive's size: gzip is inflated through a queue of a
-    few 1 MiB chunks, files are written as they arrive, and ``files()`` contents beyond
-    1 MiB in total live in an anonymous temporary file. What grows is the collision index,
-    about 150 bytes per entry.
-    """
+    def open_source() -> EntrySource:
+        if kind == "zip":
+            from scmreader.readers.tree._zip import ZipSource
 
-    def __init__(
-        self,
-        *,
-        work_dir: str | os.PathLike[str] | None = None,
-        limits: ArchiveLimits | None = None,
-    ) -> None:
-        self.work_dir = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
-        self.limits = limits or ArchiveLimits()
+            return ZipSource(stream, prefix, work_dir=work_dir, limits=limits)
+        pipe = ChunkPipe(stream, prefix, gzip=kind == "gzip", limits=limits)
+        return TarSource(pipe, limits)
 
-    def __repr__(self) -> str:
-        return f"TreeResponseFactory(work_dir={str(self.work_dir)!r})"
+    def discard() -> None:
+        with contextlib.suppress(Exception):
+            stream.close()
 
-    def _selection(self, filter: TreeFilter | None, strip: bool, watch: _Watch) -> Selection:
-        return Selection(
-            limits=self.limits,
-            strip_first_directory=strip,
-            subpath=watch.subpath,
-            filter=watch.filter(filter),
-        )
+    return ArchiveTreeResponse(
+        open_source, selection, etag=etag, work_dir=work_dir, discard=discard, watch=watch
+    )
 
-    def from_archive(
-        self,
-        stream: BinaryIO,
-        *,
-        etag: str,
-        subpath: str | None = None,
-        filter: TreeFilter | None = None,
-        strip_first_directory: bool | None = None,
-    ) -> ReadTreeResponse:
-        """A tar.gz, tar or zip archive, told apart by its first bytes. An HTML page or
-        anything else raises UpstreamError ("not an archive"). ``strip_first_directory``
-        defaults to True for tar and False for zip."""
-        return self._from_stream(stream, etag, subpath, filter, strip_first_directory, None)
 
-    def from_tar_archive(
-        self,
-        stream: BinaryIO,
-        *,
-        etag: str,
-        subpath: str | None = None,
-        filter: TreeFilter | None = None,
-        strip_first_directory: bool = True,
-    ) -> ReadTreeResponse:
-        """A tar archive, gzip-compressed or not (detected). ``subpath`` (``docs`` or
-        ``docs/``) keeps only that folder; ``filter(path, FileInfo)`` is asked before any
-        content is read."""
-        return self._from_stream(stream, etag, subpath, filter, strip_first_directory, "tar")
-
-    def from_zip_archive(
-        self,
-        stream: BinaryIO,
-        *,
-        etag: str,
-        subpath: str | None = None,
-        filter: TreeFilter | None = None,
-        strip_first_directory: bool = False,
-    ) -> ReadTreeResponse:
-        """A zip archive (spooled to an anonymous temporary file in the work dir)."""
-        return self._from_stream(stream, etag, subpath, filter, strip_first_directory, "zip")
-
-    def from_files(self, entries: Iterable[TreeEntry], *, etag: str = "") -> ReadTreeResponse:
-        """A tree of separate files (bucket readers). Paths ending in ``/`` are skipped;
-        the same path rules as for archives apply."""
-        work_dir = self.work_dir
-        limits = self.limits
-
-        def open_source() -> EntrySource:
-            return FilesSource(entries, work_dir=work_dir, limits=limits)
-
-        watch = _Watch("")
-        return ArchiveTreeResponse(
-            open_source,
-            self._selection(None, False, watch),
-            etag=etag,
-            work_dir=work_dir,
-            watch=watch,
-        )
-
-    def _from_stream(
-        self,
-        stream: BinaryIO,
-        etag: str,
-        subpath: str | None,
-        filter: TreeFilter | None,
-        strip: bool | None,
-        expected: str | None,
-    ) -> ReadTreeResponse:
-        try:
-            expect = getattr(stream, "expect", None)
-            if callable(expect):  # scmreader.http's body stream: the archive size cap
-                expect("archive")
-            prefix = read_prefix(stream, _SNIFF)
-            kind = _sniff(prefix)
-            if expected == "tar" and kind == "zip":
-                raise UpstreamError(
-                    "The host sent a zip archive where a tar archive was expected; use "
-                    "from_zip_archive() or from_archive()."
-                )
-            if expected == "zip" and kind != "zip":
-                raise UpstreamError(
-                    "The host sent something that is not a zip archive (not an archive); "
-                    "check the URL and the credentials."
-                )
-            if kind != "zip":
-                _check_tar_start(prefix if kind == "tar" else inflate_start(prefix, 512))
-            if strip is None:
-                strip = kind != "zip"
-            watch = _Watch(normalize_subpath(subpath))
-            selection = self._selection(filter, strip, watch)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                stream.close()
-            raise
-        work_dir = self.work_dir
-        limits = self.limits
-
-        def open_source() -> EntrySource:
-            if kind == "zip":
-                from scmreader.readers.tree._zip import ZipSource
-
-                return ZipSource(stream, prefix, work_dir=work_dir, limits=limits)
-            pipe = ChunkPipe(stream, prefix, gzip=kind == "gzip", limits=limits)
-            return TarSource(pipe, limits)
-
-        def discard() -> None:
-            with contextlib.suppress(Exception):
-                stream.close()
-
-        return ArchiveTreeResponse(
-            open_source, selection, etag=etag, work_dir=work_dir, discard=discard, watch=watch
-        )
+def _selection(
+    limits: ArchiveLimits, filter: TreeFilter | None, strip: bool, watch: _Watch
+) -> Selection:
+    return Selection(
+        limits=limits,
+        strip_first_directory=strip,
+        subpath=watch.subpath,
+        filter=watch.filter(filter),
+    )
