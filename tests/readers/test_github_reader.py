@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -94,6 +95,19 @@ def test_read_url_uses_the_contents_api_with_a_token(
     assert request.query == {"ref": "main"}
     assert request.headers["Accept"] == "application/vnd.github.v3.raw"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_a_file_over_1_mb_comes_whole_though_the_json_contents_answer_omits_it(
+    host: FakeScmHost, readers: UrlReaders
+) -> None:
+    big = bytes(range(256)) * 6000  # 1.5 MB: the JSON answer inlines only up to 1 MB
+    host.add_repo("octo/big", {"data.bin": big})
+    api = f"{host.base_url}/api/v3/repos/octo/big/contents/data.bin"
+    answer = requests.get(api, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
+    assert (answer["encoding"], answer["content"], answer["size"]) == ("none", "", len(big))
+    response = readers.read_url(f"{host.base_url}/octo/big/blob/main/data.bin")
+    assert response.buffer() == big
+    assert response.etag == f'"{answer["sha"]}"'
 
 
 def test_read_url_uses_the_raw_host_without_a_token(host: FakeScmHost) -> None:

@@ -172,6 +172,10 @@ def _content_json(
 
 
 # https://docs.github.com/en/rest/repos/contents#get-repository-content
+#: The largest file the contents API inlines (base64) in its JSON answer: "1 MB".
+_CONTENTS_INLINE_MAX = 1024 * 1024
+
+
 def _get_contents(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     doc = "/repos/contents#get-repository-content"
     repo = _repo_or_none(host, state, request)
@@ -206,7 +210,13 @@ def _get_contents(host: FakeScmHost, state: GithubState, request: FakeRequest) -
             200, content, [("Content-Type", "application/vnd.github.raw"), *headers]
         )
     body = _content_json(state, request, repo, ref, entry)
-    body.update(encoding="base64", content=_b64_lines(repo.blob_by_sha(entry.sha)))
+    blob = repo.blob_by_sha(entry.sha)
+    if len(blob) > _CONTENTS_INLINE_MAX:
+        # Same doc page: between 1 and 100 MB "the content field will be an empty string
+        # and the encoding field will be 'none'"; the raw media type gets the bytes.
+        body.update(encoding="none", content="")
+    else:
+        body.update(encoding="base64", content=_b64_lines(blob))
     response = _json(body, headers=[("Last-Modified", last_modified)])
     if _not_modified_since(request, last_modified):
         return FakeResponse(304, b"", [("Last-Modified", last_modified)])
