@@ -1,6 +1,6 @@
 """Benchmark: how long ``scmreader read URL`` takes from a cold process, against Python itself.
 
-    python benchmarks/startup.py [--runs 30] [--warmup 5]
+    python benchmarks/startup.py [--runs 30] [--warmup 5] [--instructions]
 
 Serves a small sample repository from FakeScmHost's GitHub emulation in a separate process
 (``python -m scmreader.testing serve --enable github``), writes an ``app-config.yaml``
@@ -16,6 +16,10 @@ It prints the median wall time and CPU time (user + system, from ``getrusage``) 
 and the ratios to the floor; the item-8 target is a read within 200 ms wall. Nothing is
 asserted: the machine's load moves every figure. ``hyperfine -N`` over the same three
 commands gives the same wall figures.
+
+With ``--instructions``, each command also runs once under ``valgrind --tool=callgrind``,
+which counts the instructions it executes: the same count run after run whatever else the
+machine does, so two versions of scmreader compare exactly where wall times drift.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -59,6 +64,22 @@ def time_once(argv: list[str], cwd: Path) -> tuple[float, float]:
     return wall, _children_cpu() - cpu
 
 
+def instructions(argv: list[str], cwd: Path) -> int:
+    """Instructions ``argv`` executes (callgrind's count of its own process)."""
+    with tempfile.NamedTemporaryFile(dir=cwd, suffix=".callgrind") as out:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out.name}", *argv],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"callgrind failed on {' '.join(argv)}: {done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
 def start_host(repo_dir: Path) -> tuple[subprocess.Popen[str], str]:
     """A FakeScmHost (GitHub emulation) in its own process; (process, base URL)."""
     for name, text in FILES.items():
@@ -90,7 +111,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each command's instructions under valgrind (callgrind)",
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
     compileall.compile_dir(str(Path(scmreader.__file__).parent), quiet=1)
     command = shutil.which("scmreader", path=str(Path(sys.executable).parent))
     if command is None:
@@ -116,6 +144,9 @@ def main() -> None:
                     wall, cpu = time_once(argv, work)
                     walls[name].append(wall)
                     cpus[name].append(cpu)
+            counts = {}
+            if args.instructions:
+                counts = {name: instructions(argv, work) for name, argv in cases.items()}
         finally:
             proc.terminate()
             proc.wait(10)
@@ -137,6 +168,13 @@ def main() -> None:
         f"'python -c pass', {(read - statistics.median(walls[REQUESTS])) * 1e3:+.0f} ms "
         "over 'import requests'"
     )
+    if counts:
+        floor = counts["python -c pass"]
+        print("instructions (callgrind, one run each; the same from run to run):")
+        for name, count in counts.items():
+            print(f"  {name:28} {count / 1e6:8.1f} M {count / floor:6.1f}x")
+        extra = counts["scmreader read URL"] - counts[REQUESTS]
+        print(f"  scmreader read adds {extra / 1e6:.1f} M over 'import requests'")
 
 
 if __name__ == "__main__":
