@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from scmreader.errors import ChangedWhileReadingError, NotFoundError
@@ -71,11 +71,6 @@ class ObjectLocation:
     name: str
     browse_base: str
     native: Any = None
-
-
-def aware(moment: datetime) -> datetime:
-    """``moment`` with a time zone (a naive datetime is taken as UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def listing_etag(container: str, scope: str, objects: Sequence[StoredObject]) -> str:

@@ -56,10 +56,9 @@ from scmreader.readers._objects import (
     ObjectLocation,
     ObjectStoreReader,
     StoredObject,
-    aware,
     changed_while_reading,
 )
-from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple, aware
 from scmreader.readers.types import (
     ReadUrlResponse,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
@@ -70,6 +70,11 @@ def read_url_response(response: requests.Response, http: HttpClient) -> ReadUrlR
         etag=response.headers.get("ETag"),
         last_modified_at=parse_http_date(response.headers.get("Last-Modified")),
     )
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` with a time zone (a naive datetime is taken as UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def exact_host(host: str) -> Callable[[ParsedUrl], bool]:
@@ -174,6 +179,19 @@ class BaseUrlReader:
             raise NotModifiedError(
                 f"{redact_url(url)} has not changed (etag {etag}); keep using the copy read "
                 "with that etag.",
+                etag=etag,
+            )
+
+    @staticmethod
+    def _raise_if_unchanged_since(
+        url: str, changed: datetime | None, since: datetime | None, etag: str | None = None
+    ) -> None:
+        """NotModifiedError when the file's last change ``changed`` is not after ``since``
+        (the caller's ``last_modified_after``): for hosts whose file answers carry no date
+        to ask conditionally with, so the history answers instead."""
+        if since is not None and changed is not None and aware(changed) <= aware(since):
+            raise NotModifiedError(
+                f"{redact_url(url)} has not changed since {aware(since).isoformat()}.",
                 etag=etag,
             )
 

@@ -25,11 +25,11 @@ throttle; the ``token`` option is honoured (Bearer).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
-from scmreader.http import conditional_headers, parse_json, unexpected_answer
+from scmreader.http import parse_json, unexpected_answer
 from scmreader.integrations._common import SearchParams, decode_component
 from scmreader.integrations.bitbucket_server import (
     BitbucketServerIntegration,
@@ -182,20 +182,30 @@ class BitbucketServerUrlReader(GitHostReader):
         etag: str | None,
         last_modified_after: datetime | None,
     ) -> ReadUrlResponse:
+        # /raw documents no Last-Modified, and so no If-Modified-Since: the last commit
+        # touching the path gives the etag and the date, whatever the host sends. It is
+        # asked first, so the content is never older than its etag; at a commit id (a
+        # search match) the file cannot change, and the template asks only for an etag.
+        commit: str | None = None
+        changed: datetime | None = None
+        if last_modified_after is not None or not is_commit_sha(ref):
+            commit, changed = self._last_commit(loc, ref, path)
+            self._raise_if_unchanged_since(loc.url, changed, last_modified_after, commit)
         params = SearchParams()
         params.set("at", ref)
-        response = self._get(
-            f"{loc.native}/raw/{encode_path(path)}?{params}",
-            loc,
-            headers=conditional_headers(None, last_modified_after),
-        )
+        response = self._get(f"{loc.native}/raw/{encode_path(path)}?{params}", loc)
         self._check(response, loc.url)
         read = read_url_response(response, self._http)
-        read.etag = None  # the last commit of the path is the etag, whatever the host sends
+        read.etag = commit
+        read.last_modified_at = changed or read.last_modified_at
         return read
 
     def _file_version(self, loc: GitLocation, ref: str, path: str) -> str:
         """The last commit on ``ref`` that touched ``path``."""
+        return self._last_commit(loc, ref, path)[0]
+
+    def _last_commit(self, loc: GitLocation, ref: str, path: str) -> tuple[str, datetime | None]:
+        """The id and commit time of the last commit on ``ref`` that touched ``path``."""
         params = SearchParams()
         params.set("path", path)
         if ref:
@@ -210,7 +220,14 @@ class BitbucketServerUrlReader(GitHostReader):
                 status=404,
                 url=redact_url(loc.url),
             )
-        return _commit_id(values[0].get("id") if isinstance(values[0], dict) else None, loc.url)
+        last = values[0] if isinstance(values[0], dict) else {}
+        stamp = last.get("committerTimestamp")
+        when = (
+            datetime.fromtimestamp(stamp / 1000, tz=UTC)
+            if isinstance(stamp, int | float) and not isinstance(stamp, bool)
+            else None
+        )
+        return _commit_id(last.get("id"), loc.url), when
 
     def _browse_url(self, loc: GitLocation, ref: str, path: str) -> str:
         """The input URL with its file path replaced (query kept)."""

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from scmreader.errors import (
     InvalidUrlError,
     NotFoundError,
-    NotModifiedError,
     UpstreamError,
 )
 from scmreader.http import (
@@ -59,7 +58,6 @@ from scmreader.readers._listing import (
     repository_from_api,
     split_browse,
 )
-from scmreader.readers._objects import aware
 from scmreader.readers.base import ReaderFactory, integration_readers
 from scmreader.readers.types import ReadUrlResponse
 from scmreader.redact import redact_url
@@ -213,11 +211,7 @@ class GiteaUrlReader(GitHostReader):
         if not isinstance(sha, str) or not sha:
             raise unexpected_answer(response, "describes a file without a sha")
         modified = _last_modified(body, response)
-        after = aware(last_modified_after) if last_modified_after else None
-        if after is not None and modified is not None and modified <= after:
-            raise NotModifiedError(
-                f"{redact_url(loc.url)} has not changed since {after.isoformat()}.", etag=sha
-            )
+        self._raise_if_unchanged_since(loc.url, modified, last_modified_after, sha)
         kind = body.get("type")
         if kind == "symlink" and isinstance(body.get("target"), str):
             return ReadUrlResponse(body["target"].encode(), etag=sha, last_modified_at=modified)

@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scmreader.errors import InvalidUrlError, NotFoundError, NotModifiedError, UpstreamError
+from scmreader.errors import InvalidUrlError, NotFoundError, UpstreamError
 from scmreader.http import credentials_for, parse_json, read_text
 from scmreader.integrations._common import SearchParams, decode_component
 from scmreader.integrations.gitlab import (
@@ -43,7 +43,6 @@ from scmreader.integrations.gitlab import (
 )
 from scmreader.readers._git import GitArchive, GitHostReader, GitLocation, Page, browse_parts
 from scmreader.readers._listing import DiscoveryTarget, Repository, literal_prefix, split_browse
-from scmreader.readers._objects import aware
 from scmreader.readers.base import ReaderFactory, integration_readers, read_url_response
 from scmreader.readers.types import ReadUrlResponse, SearchResponse
 from scmreader.redact import redact_url, register_secret
@@ -283,12 +282,7 @@ class GitlabUrlReader(GitHostReader):
         changed = None
         if last_modified_after is not None:  # GitLab sends no dates: ask the history
             changed = self._changed_at(loc, ref, path)
-            if changed is not None and changed <= aware(last_modified_after):
-                raise NotModifiedError(
-                    f"{redact_url(loc.url)} has not changed since "
-                    f"{last_modified_after.isoformat()}.",
-                    etag=etag,
-                )
+            self._raise_if_unchanged_since(loc.url, changed, last_modified_after, etag)
         response = self._get(self._file_api(loc, ref, path, raw=True), loc)
         self._check(response, loc.url)
         return ReadUrlResponse(

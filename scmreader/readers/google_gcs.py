@@ -61,11 +61,10 @@ from scmreader.readers._objects import (
     ObjectLocation,
     ObjectStoreReader,
     StoredObject,
-    aware,
     changed_while_reading,
     vanished_is_changed,
 )
-from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple
+from scmreader.readers.base import ReaderContext, ReaderFactory, ReaderTuple, aware
 from scmreader.readers.types import (
     ReadUrlResponse,
 )

@@ -88,7 +88,8 @@ def test_read_url_translates_browse_urls_to_the_raw_api(
     host: FakeScmHost, readers: UrlReaders, rest: str, api: str, content: str
 ) -> None:
     assert readers.read_url(web(host, rest)).buffer().decode().startswith(content)
-    raw, commits = paths(host)  # the content, then the last commit touching it (the etag)
+    # the last commit touching the file (its etag and date), then the content
+    commits, raw = paths(host)
     assert raw == api
     assert commits.startswith(f"{API}/commits?path=") and commits.endswith("&limit=1")
 
@@ -96,7 +97,7 @@ def test_read_url_translates_browse_urls_to_the_raw_api(
 def test_read_url_accepts_the_src_form(host: FakeScmHost, readers: UrlReaders) -> None:
     url = f"{host.base_url}/acme/widgets/src/main/docs/index.md"
     assert readers.read(url) == b"# Docs\n"
-    assert paths(host)[0] == "/rest/api/1.0/projects/acme/repos/widgets/raw/docs/index.md?at=main"
+    assert paths(host)[1] == "/rest/api/1.0/projects/acme/repos/widgets/raw/docs/index.md?at=main"
 
 
 @pytest.mark.parametrize(
@@ -115,20 +116,31 @@ def test_read_url_rejects_other_url_shapes(
     assert host.requests == []
 
 
-def test_read_url_not_modified_by_etag_and_by_date(host: FakeScmHost, readers: UrlReaders) -> None:
+@pytest.mark.parametrize("raw_last_modified", [False, True])
+def test_read_url_not_modified_by_etag_and_by_date(
+    fake_scm_host: FakeScmHost, raw_last_modified: bool
+) -> None:
+    # /raw documents no Last-Modified: the date comes from the last commit either way
+    host = fake_scm_host
+    host.enable("bitbucket_server", raw_last_modified=raw_last_modified)
+    host.add_repo(REPO, FILES)
+    readers = make_readers(host)
     url = web(host, "browse/docs/index.md?at=refs/heads/main")
     first = readers.read_url(url)
     assert first.etag == host.repo("acme/widgets").last_commit("main", "docs/index.md")
-    assert first.last_modified_at
     host.clear_requests()
     with pytest.raises(NotModifiedError):
         readers.read_url(url, etag=first.etag)
     assert [p.split("?")[0] for p in paths(host)] == [f"{API}/commits"]  # no content
+    changed_at = host.repo(REPO).commit_info(str(first.etag)).committed_at
+    host.clear_requests()
     with pytest.raises(NotModifiedError):
-        readers.read_url(url, last_modified_after=first.last_modified_at + timedelta(seconds=1))
+        readers.read_url(url, last_modified_after=changed_at + timedelta(seconds=1))
+    assert [p.split("?")[0] for p in paths(host)] == [f"{API}/commits"]  # no content
     later = readers.read_url(url, last_modified_after=datetime(2000, 1, 1, tzinfo=UTC))
     assert later.buffer() == b"# Docs\n"
-    assert "If-Modified-Since" in host.requests[1].headers
+    assert later.last_modified_at == changed_at
+    assert later.etag == first.etag
 
 
 def test_read_url_missing_file_repo_or_branch_is_not_found(
@@ -223,6 +235,7 @@ def test_api_redirect_to_another_host_is_refused(
     host: FakeScmHost, fake_scm_host_factory: FakeScmHostFactory
 ) -> None:
     other = fake_scm_host_factory("127.0.0.2")
+    bbs.bitbucket_server(host).add_token(TOKEN)
     host.route("GET", rf"{API}/raw/.*", lambda r: FakeResponse.redirect(f"{other.base_url}/steal"))
     with pytest.raises(NotAllowedError):
         make_readers(host, token=TOKEN).read_url(web(host, "browse/docs/index.md?at=main"))

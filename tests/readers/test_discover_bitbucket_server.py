@@ -81,5 +81,7 @@ def test_rediscovery_with_state(host: FakeScmHost, readers: UrlReaders):
     again, results = rediscover(readers, host, url, "proj/service-2", "name: new\n")
     assert counts(again) == (0, 1, 5, 0) and again.summary.missing == 1
     raw = host.requests_to(r"/raw/")
-    assert sorted(r.path.split("/")[7] for r in raw) == ["service-2", "service-bare"]
+    assert sorted(r.path.split("/")[7] for r in raw) == ["service-2"]
+    # the missing file is told by the last-commit lookup that comes before any download
+    assert [r.path.split("/")[-1] for r in host.requests_to(r"/service-bare/")] == ["commits"]
     assert results["PROJ/service-2"].content() == b"name: new\n"

@@ -4,10 +4,11 @@ A repository ``acme/widgets`` is project ``acme`` (any case: ``ACME``), reposito
 ``widgets``. Everything lives under ``/rest/api/1.0/projects/{key}/repos/{slug}``;
 configure a reader with :func:`integration_config`. Endpoints and their answer shapes:
 
-- ``/raw/{path}?at=``: the file's bytes with ``Last-Modified`` (304 on
-  ``If-Modified-Since``) and no ``ETag``: whether Bitbucket sends one is not documented,
-  so the fake does not offer one to depend on; ``at`` may be ``refs/heads/x``, ``x``, a
-  tag or a commit id, empty for the default branch;
+- ``/raw/{path}?at=``: the file's bytes, with no ``ETag`` and no ``Last-Modified``:
+  whether Bitbucket sends either is not documented, so the fake offers none to depend on
+  (``raw_last_modified=True`` adds ``Last-Modified`` and 304 on ``If-Modified-Since``,
+  to check a reader copes with both); ``at`` may be ``refs/heads/x``, ``x``, a tag or a
+  commit id, empty for the default branch;
 - ``/commits?path=&until=&start=&limit=``: paged commits (newest first) reachable from
   ``until`` that changed ``path``, as ``{id, displayId, authorTimestamp,
   committerTimestamp, parents}``
@@ -68,6 +69,8 @@ class BitbucketServerState:
     private: set[str] = field(default_factory=set)
     #: Behave like Bitbucket 5.x: no ``/default-branch`` endpoint.
     legacy: bool = False
+    #: ``/raw`` sends ``Last-Modified`` and answers ``If-Modified-Since`` (undocumented).
+    raw_last_modified: bool = False
     #: The page size when a request gives no ``limit``, and the largest one allowed.
     default_limit: int = 25
     max_limit: int = 1000
@@ -110,13 +113,19 @@ def install(
     host: FakeScmHost,
     *,
     legacy: bool = False,
+    raw_last_modified: bool = False,
     default_limit: int = 25,
     max_limit: int = 1000,
 ) -> None:
     """Register the Bitbucket Server routes on ``host`` (see the module docstring)."""
     if not 0 < default_limit <= max_limit:
         raise FakeHostError("need 0 < default_limit <= max_limit")
-    state = BitbucketServerState(legacy=legacy, default_limit=default_limit, max_limit=max_limit)
+    state = BitbucketServerState(
+        legacy=legacy,
+        raw_last_modified=raw_last_modified,
+        default_limit=default_limit,
+        max_limit=max_limit,
+    )
     host.state[NAME] = state
 
     def add(
@@ -342,13 +351,12 @@ def _get_raw(state: BitbucketServerState, repo: FakeRepo, request: FakeRequest) 
     entry = repo.entry(sha, path)
     if entry is None or entry.type != "blob":
         return _no_path(path, at)
-    last = repo.commit_info(repo.last_commit(sha, path)).committed_at
-    headers = [
-        ("Last-Modified", format_datetime(last, usegmt=True)),
-        ("Content-Type", "text/plain;charset=UTF-8"),
-    ]
-    if _not_modified(request, last):
-        return FakeResponse(304, b"", headers[:1])
+    headers = [("Content-Type", "text/plain;charset=UTF-8")]
+    if state.raw_last_modified:
+        last = repo.commit_info(repo.last_commit(sha, path)).committed_at
+        headers.append(("Last-Modified", format_datetime(last, usegmt=True)))
+        if _not_modified(request, last):
+            return FakeResponse(304, b"", headers[1:])
     return FakeResponse(200, repo.blob_by_sha(entry.sha), headers)
 
 
