@@ -253,6 +253,9 @@ def _get_archive(host: FakeScmHost, state: GithubState, request: FakeRequest) ->
     return FakeResponse.redirect(location, 302)
 
 
+# The target of the archive 302 above: https://docs.github.com/en/rest/repos/contents
+# #download-a-repository-archive-tar documents only the redirect; the tarball's top folder
+# (``{owner}-{repo}-{short sha}/``) is what git archive builds on GitHub.
 def _codeload(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     params = request.params
     repo = host.get_repo(f"{params['owner']}/{params['repo']}")
@@ -388,6 +391,9 @@ def _branches(host: FakeScmHost, state: GithubState, request: FakeRequest) -> Fa
 # --- raw host --------------------------------------------------------------------------
 
 
+# The ``download_url`` of https://docs.github.com/en/rest/repos/contents#get-repository-content
+# (raw.githubusercontent.com): the bytes, and a plain 404 for a missing file or ref. Its
+# ETag/304 and Cache-Control are what the CDN is seen to send; no GitHub page documents them.
 def _raw(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeResponse:
     repo = _repo_or_none(host, state, request)
     split = repo.split_ref_path(request.params["rest"]) if repo is not None else None

@@ -535,6 +535,8 @@ def _commits(request: FakeRequest, target: _Target) -> FakeResponse:
 # --- Azure AD ------------------------------------------------------------------------
 
 
+# https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+# (the token request with a shared secret, and its error answers)
 def _token(state: AzureState, request: FakeRequest) -> FakeResponse:
     form: Mapping[str, str] = dict(parse_qsl(request.body.decode("utf-8", "replace")))
     if form.get("grant_type") != "client_credentials":
