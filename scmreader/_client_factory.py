@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from scmreader.cache._config import (
     CACHE_KEY,
-    _positive_int,
     cache_from_config,
     max_body_from_config,
 )
@@ -75,7 +74,7 @@ def _values(block: Config) -> dict[str, Any]:
         if key not in _FIELDS:
             raise block.error(key, f"unknown key; use one of {', '.join(sorted(_FIELDS))}.")
         name, whole = _FIELDS[key]
-        value = _positive_int(block, key) if whole else block.get_optional_number(key)
+        value = block.get_optional_whole_number(key) if whole else block.get_optional_number(key)
         if value is None or value <= 0:
             raise block.error(key, "must be a positive number.")
         out[name] = value
@@ -110,7 +109,7 @@ def http_client_from_config(
         from scmreader.cache._sqlite import SqliteCache  # sqlite3 only when asked for
 
         block = config.get_optional_config(CACHE_KEY)
-        max_bytes = _positive_int(block, "maxBytes") if block is not None else None
+        max_bytes = block.get_optional_whole_number("maxBytes") if block is not None else None
         cache = (
             SqliteCache(cache_path)
             if max_bytes is None

@@ -1251,3 +1251,20 @@ def _drop_nulls(value: Any) -> Any:
 def test_merge_property(a: dict[str, Any], b: dict[str, Any]) -> None:
     merged = load_config(a, b, env={}).as_dict()
     assert merged == _drop_nulls(_reference_merge(a, b))
+
+
+@pytest.mark.parametrize(
+    ("value", "minimum", "expected"),
+    [(16, 1, 16), (16.0, 1, 16), ("8", 1, 8), (0, 0, 0), (None, 1, None)],
+)
+def test_whole_numbers_read_as_int(value: Any, minimum: int, expected: int | None) -> None:
+    config = Config({"scmreader": {} if value is None else {"maxConcurrency": value}})
+    found = config.get_optional_whole_number("scmreader.maxConcurrency", minimum=minimum)
+    assert found == expected and type(found) is type(expected)
+
+
+@pytest.mark.parametrize(("value", "minimum"), [(1.5, 1), (0, 1), (-3, 1), (2, 3), ("x", 1)])
+def test_fractions_and_small_numbers_are_not_whole_numbers(value: Any, minimum: int) -> None:
+    config = Config({"scmreader": {"maxConcurrency": value}})
+    with pytest.raises(ConfigError, match=r"scmreader\.maxConcurrency"):
+        config.get_optional_whole_number("scmreader.maxConcurrency", minimum=minimum)

@@ -63,14 +63,14 @@ def cache_from_config(config: Config) -> ResponseCache | None:
 
     if store == "memory":
         return MemoryCache(
-            max_entries=_positive_int(block, "maxEntries") or 1024,
-            max_bytes=_positive_int(block, "maxBytes") or 64 * 1024 * 1024,
+            max_entries=block.get_optional_whole_number("maxEntries") or 1024,
+            max_bytes=block.get_optional_whole_number("maxBytes") or 64 * 1024 * 1024,
         )
     if store == "sqlite":
         path = block.get_optional_string("path")
         if path is None:
             raise block.error("path", "missing; the sqlite cache store needs a file path.")
-        max_bytes = _positive_int(block, "maxBytes")
+        max_bytes = block.get_optional_whole_number("maxBytes")
         if max_bytes is None:
             return SqliteCache(path)
         return SqliteCache(path, max_bytes=max_bytes)
@@ -95,13 +95,4 @@ def cache_from_config(config: Config) -> ResponseCache | None:
 def max_body_from_config(config: Config) -> int | None:
     """``scmreader.cache.maxBodyBytes``, or None when it is not set."""
     block = config.get_optional_config(CACHE_KEY)
-    return None if block is None else _positive_int(block, "maxBodyBytes")
-
-
-def _positive_int(block: Config, key: str) -> int | None:
-    value = block.get_optional_number(key)
-    if value is None:
-        return None
-    if (isinstance(value, float) and not value.is_integer()) or value < 1:
-        raise block.error(key, "must be a whole number of at least 1.")
-    return int(value)
+    return None if block is None else block.get_optional_whole_number("maxBodyBytes")

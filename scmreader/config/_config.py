@@ -170,6 +170,16 @@ class Config:
         path, value, loc = self._read(key)
         return None if value is _MISSING else self._number(path, value, loc)
 
+    def get_optional_whole_number(self, key: str, *, minimum: int = 1) -> int | None:
+        """The whole number at ``key`` (``5`` or ``5.0``), at least ``minimum``; None when
+        missing, ConfigError for a fraction or a smaller number."""
+        value = self.get_optional_number(key)
+        if value is None:
+            return None
+        if (isinstance(value, float) and not value.is_integer()) or value < minimum:
+            raise self.error(key, f"must be a whole number of at least {minimum}.")
+        return int(value)
+
     def get_boolean(self, key: str) -> bool:
         """The boolean at ``key``; strings such as ``true``/``false``/``yes``/``no`` convert."""
         path, value, loc = self._require(key)

@@ -53,17 +53,16 @@ def host_limits_from_config(config: Config) -> dict[str, HostLimits]:
             raise entry.error("host", "write a bare host name, optionally with :port.")
         found = limits.get(host) or DEFAULT_LIMITS.get(host) or HostLimits()
         for key, (attribute, minimum) in _FIELDS.items():
-            value = entry.get_optional_number(key)
-            if value is None:
-                continue
             if attribute == "max_requests_per_second":
-                if value <= 0:
-                    raise entry.error(key, "must be a number of requests above 0.")
-                found = replace(found, max_requests_per_second=float(value))
+                rate = entry.get_optional_number(key)
+                if rate is not None:
+                    if rate <= 0:
+                        raise entry.error(key, "must be a number of requests above 0.")
+                    found = replace(found, max_requests_per_second=float(rate))
                 continue
-            if (isinstance(value, float) and not value.is_integer()) or value < minimum:
-                raise entry.error(key, f"must be a whole number of at least {minimum}.")
-            found = replace(found, **{attribute: int(value)})
+            whole = entry.get_optional_whole_number(key, minimum=minimum)
+            if whole is not None:
+                found = replace(found, **{attribute: whole})
         limits[host] = found
     return limits
 
