@@ -403,15 +403,21 @@ class GitHostReader(BaseUrlReader):
         commit); an unchanged file raises NotModifiedError before its content is fetched."""
         loc = self._locate(url, token, need_path=True)
 
+        bare = etag.strip().removeprefix("W/").strip('"') if etag else None  # as a validator
+
         def attempt(ref: str, path: str) -> ReadUrlResponse:
             given = etag
             if etag and not self.conditional_reads:
-                bare = etag.strip().removeprefix("W/").strip('"')  # as an HTTP validator
                 self._raise_if_not_modified(url, bare, self._file_version(loc, ref, path))
                 given = None
             response = self._open(loc, ref, path, given, last_modified_after)
             if not response.etag:
                 response.etag = self._file_version(loc, ref, path)
+                if given and bare == response.etag:
+                    # a host that sends no ETag answered the conditional request with the
+                    # whole file: unchanged all the same, and its content is left unread
+                    response.close()
+                    self._raise_if_not_modified(url, bare, response.etag)
             return response
 
         return self._with_ref(loc, attempt)

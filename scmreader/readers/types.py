@@ -61,6 +61,11 @@ class ReadUrlResponse:
         self._streamed = True
         return self._body
 
+    def close(self) -> None:
+        """Release the content unread (and its connection); ``buffer()`` then fails."""
+        if self._buffered is None and not self._streamed:
+            self._body.close()
+
     def __repr__(self) -> str:
         return f"ReadUrlResponse(etag={self.etag!r}, last_modified_at={self.last_modified_at!r})"
 

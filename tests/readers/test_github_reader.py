@@ -144,6 +144,24 @@ def test_read_url_not_modified_by_etag_and_by_date(host: FakeScmHost, token: str
     assert readers.read_url(target, etag='"outdated"').buffer() == b"kind: Component\n"
 
 
+def test_a_raw_host_without_etags_still_gives_not_modified(host: FakeScmHost) -> None:
+    github(host).raw_etag = False  # a plain file server: no ETag, no 304
+    readers = readers_for(host)
+    target = url(host, "blob/main/catalog-info.yaml")
+    first = readers.read_url(target)
+    assert first.buffer() == b"kind: Component\n"
+    blob = host.repo("octo/docs").entry("main", "catalog-info.yaml").sha  # type: ignore[union-attr]
+    assert first.etag == blob  # the file's version, from the contents API
+    host.clear_requests()
+    with pytest.raises(NotModifiedError):
+        readers.read_url(target, etag=first.etag)
+    raw, contents = host.requests
+    assert raw.headers["If-None-Match"] == blob and raw.path.startswith("/raw/")
+    assert contents.path.endswith("/contents/catalog-info.yaml")
+    changed = readers.read_url(target, etag="0" * 40)
+    assert changed.buffer() == b"kind: Component\n" and changed.etag == blob
+
+
 @pytest.mark.parametrize("token", [TOKEN, None])
 def test_read_url_missing_file_is_not_found(host: FakeScmHost, token: str | None) -> None:
     readers = readers_for(host, **({"token": token} if token else {}))

@@ -84,6 +84,9 @@ class GithubState:
     #: Owners that are users, not organisations (``/orgs/{owner}/repos`` answers 404).
     users: set[str] = field(default_factory=set)
     check_tokens: bool = False
+    #: The raw host sends an ETag and answers If-None-Match with 304 (seen, not documented);
+    #: False makes it a plain file server, to check readers cope with both.
+    raw_etag: bool = True
     rate_limit: int = 5000
     rate_remaining: int = 5000
     #: API requests still to refuse with a secondary rate limit (see

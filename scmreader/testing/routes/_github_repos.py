@@ -406,12 +406,10 @@ def _raw(host: FakeScmHost, state: GithubState, request: FakeRequest) -> FakeRes
     if repo is None or split is None or entry is None or entry.type != "blob":
         return FakeResponse.text("404: Not Found", 404)
     data = repo.blob_by_sha(entry.sha)
-    etag = f'"{hashlib.sha256(data).hexdigest()}"'
-    headers = [
-        ("ETag", etag),
-        ("Cache-Control", "max-age=300"),
-        ("X-Content-Type-Options", "nosniff"),
-    ]
-    if _matches(request.headers.get("If-None-Match"), etag):
-        return FakeResponse(304, b"", headers)
+    headers = [("Cache-Control", "max-age=300"), ("X-Content-Type-Options", "nosniff")]
+    if state.raw_etag:
+        etag = f'"{hashlib.sha256(data).hexdigest()}"'
+        headers.insert(0, ("ETag", etag))
+        if _matches(request.headers.get("If-None-Match"), etag):
+            return FakeResponse(304, b"", headers)
     return FakeResponse(200, data, [("Content-Type", "text/plain; charset=utf-8"), *headers])
