@@ -164,6 +164,7 @@ def check_config(config: Config) -> tuple[int, list[Problem]]:
     checked = _check_integrations(config, problems)
     checked += _check_allow_list(config, problems)
     checked += _check_cache(config, problems)
+    checked += _check_http(config, problems)
     return checked, problems
 
 
@@ -385,6 +386,23 @@ def _check_cache(config: Config, problems: list[Problem]) -> int:
     except ConfigError as exc:
         _record(problems, exc)
     return 1
+
+
+def _check_http(config: Config, problems: list[Problem]) -> int:
+    """The ``scmreader.http`` and ``scmreader.hosts`` blocks, read by the library's code."""
+    from scmreader._client_factory import HTTP_KEY, http_settings_from_config
+    from scmreader.http._hosts_config import HOSTS_KEY, host_limits_from_config
+
+    checked = 0
+    for key, read in ((HTTP_KEY, http_settings_from_config), (HOSTS_KEY, host_limits_from_config)):
+        if config.get_optional(key) is None:
+            continue
+        checked += 1
+        try:
+            read(config)
+        except ConfigError as exc:
+            _record(problems, exc)
+    return checked
 
 
 # --- online -------------------------------------------------------------------------
