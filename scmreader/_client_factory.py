@@ -55,12 +55,14 @@ _FIELDS: dict[str, tuple[str, bool]] = {
     "maxArchiveBytes": ("max_archive_bytes", True),
     "maxDecodedRatio": ("max_decoded_ratio", False),
 }
+#: Config key -> HttpSettings field, for the boolean settings.
+_FLAGS: dict[str, str] = {"blockPrivateAddresses": "block_private_addresses"}
 
 
 #: The ``scmreader.http`` keys in the notation of :mod:`scmreader.config._keys`.
 HTTP_CONFIG_KEYS = frozenset(
-    {f"http.{key}" for key in _FIELDS}
-    | {f"http.hosts[].{key}" for key in _FIELDS}
+    {f"http.{key}" for key in (*_FIELDS, *_FLAGS)}
+    | {f"http.hosts[].{key}" for key in (*_FIELDS, *_FLAGS)}
     | {"http.hosts[].host"}
 )
 
@@ -71,8 +73,12 @@ def _values(block: Config) -> dict[str, Any]:
     for key in keys:
         if key in ("hosts", "host"):
             continue
+        if key in _FLAGS:
+            out[_FLAGS[key]] = block.get_boolean(key)
+            continue
         if key not in _FIELDS:
-            raise block.error(key, f"unknown key; use one of {', '.join(sorted(_FIELDS))}.")
+            known = ", ".join(sorted((*_FIELDS, *_FLAGS)))
+            raise block.error(key, f"unknown key; use one of {known}.")
         name, whole = _FIELDS[key]
         value = block.get_optional_whole_number(key) if whole else block.get_optional_number(key)
         if value is None or value <= 0:

@@ -55,6 +55,7 @@ HOST_OVERRIDABLE = frozenset(
         "max_attempts",
         "max_retry_wait",
         "retry_budget",
+        "block_private_addresses",
     }
 )
 
@@ -105,6 +106,11 @@ class HttpSettings:
     #: Largest answer the response cache (``HttpClient(cache=...)``) stores; larger ones, and
     #: answers without ``Content-Length`` (archives), are streamed and never buffered.
     cache_max_body: int = 1024 * 1024
+    #: Refuse to connect to loopback, private, link-local (cloud metadata) and other
+    #: non-public addresses: each host name is resolved once, checked, and connected to at
+    #: the checked address (no DNS rebinding). Off by default, as in Backstage: on-premises
+    #: hosts usually live at private addresses (exempt them per host).
+    block_private_addresses: bool = False
     #: Per-host overrides: ``{host: {field: value}}`` (fields of HOST_OVERRIDABLE).
     hosts: Mapping[str, Mapping[str, float]] | None = None
 

@@ -17,6 +17,7 @@ the urllib3 response as ``_scm_exchange``.
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from typing import Any
@@ -168,6 +169,35 @@ class _SocketView:
 
 class _GuardedMixin:
     sock: Any
+    _dns_host: str
+    port: int
+
+    def _new_conn(self) -> Any:
+        """The connection's socket; with private addresses blocked, to an address of the
+        host checked by :func:`~scmreader.http._addresses.public_addresses` (resolved once,
+        so the check and the connection see the same address)."""
+        exchange: Exchange | None = getattr(_local, "exchange", None)
+        settings = exchange.settings if exchange is not None else None
+        if not getattr(settings, "block_private_addresses", False):
+            return super()._new_conn()  # type: ignore[misc]
+        from scmreader.http._addresses import public_addresses
+
+        name = self._dns_host
+        try:
+            addresses = public_addresses(name, self.port)
+        except socket.gaierror:
+            return super()._new_conn()  # type: ignore[misc]  # urllib3 reports the name
+        failure: Exception | None = None
+        for address in addresses:
+            self._dns_host = address  # a literal: no second lookup
+            try:
+                return super()._new_conn()  # type: ignore[misc]
+            except OSError as exc:  # urllib3's connection errors; try the next address
+                failure = exc
+            finally:
+                self._dns_host = name
+        assert failure is not None
+        raise failure
 
     def getresponse(self) -> Any:
         exchange: Exchange | None = getattr(_local, "exchange", None)
