@@ -124,6 +124,17 @@ class HttpSettings:
                     f"HttpSettings.hosts[{host!r}] sets {', '.join(sorted(unknown))}, which "
                     f"cannot be set per host; use one of {', '.join(sorted(HOST_OVERRIDABLE))}."
                 )
+        blocking = self.block_private_addresses or any(
+            v.get("block_private_addresses") for v in (self.hosts or {}).values()
+        )
+        if blocking and self.proxies:
+            from scmreader.errors import InputError
+
+            raise InputError(
+                "block_private_addresses cannot be enforced through a proxy: the proxy "
+                "resolves and connects to the hosts, out of scmreader's sight. Use one or "
+                "the other (the proxy's own rules can block private addresses)."
+            )
 
     def for_host(self, host: str) -> HttpSettings:
         """These settings with the overrides of ``host`` applied (self when there are none)."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import urllib3.util.connection
 
-from scmreader.errors import NotAllowedError, TransportError
+from scmreader.errors import InputError, NotAllowedError, TransportError
 from scmreader.http import HttpClient, HttpSettings
 from scmreader.http._addresses import blocked_kind
 from scmreader.readers import UrlReaders
@@ -67,6 +67,15 @@ def test_a_host_exempted_by_name_is_read(fake_scm_host: FakeScmHost) -> None:
     )
     readers = _fetch_readers(fake_scm_host, settings)
     assert readers.read_url(fake_scm_host.url("/docs/index.md")).buffer() == b"# Test\n"
+
+
+def test_blocking_cannot_be_combined_with_a_proxy() -> None:
+    proxies = {"https": "http://proxy.example.com:3128"}
+    with pytest.raises(InputError, match="through a proxy"):
+        HttpSettings(block_private_addresses=True, proxies=proxies)
+    with pytest.raises(InputError, match="through a proxy"):
+        HttpSettings(proxies=proxies, hosts={"a.example.com": {"block_private_addresses": True}})
+    assert HttpSettings(proxies=proxies).proxies == proxies
 
 
 def test_blocking_is_off_by_default_as_in_backstage(fake_scm_host: FakeScmHost) -> None:
