@@ -89,10 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     if binary is None:
         print("redis-server is not installed (apt-get install redis-server)", file=sys.stderr)
         return 2
-    from distributed import Client, LocalCluster
-
-    import scmreader.dask
-
     with (
         tempfile.TemporaryDirectory() as workdir,
         RedisServer(binary, workdir) as redis,
@@ -104,59 +100,68 @@ def main(argv: list[str] | None = None) -> int:
         github_routes.github(host).add_token(TOKEN)
         host.faults.delay("/contents/", args.latency, times=None)
         urls = [f"{host.base_url}/{repo}/blob/main/catalog-info.yaml" for repo in repos]
-
-        def config(prefix: str) -> dict[str, Any]:
-            entry = github_routes.integration_config(host, token=TOKEN)
-            cache = {"store": "redis", "url": redis.url, "prefix": prefix}
-            return {"integrations": {"github": [entry]}, "scmreader": {"cache": cache}}
-
         print(f"{len(urls)} repositories x catalog-info.yaml, latency {args.latency * 1000:.0f} ms")
-        readers = UrlReaders.default(config("one-process:"))
-        one: list[Pass] = []
-        for label in ("one process, cold", "one process, warm"):
-            with Pass(host, label) as p:
-                for url in urls:
-                    readers.read(url)
-            one.append(p)
+        return compare(host, urls, token=TOKEN, redis_url=redis.url, workers=args.workers)
+
+
+def compare(host: FakeScmHost, urls: list[str], *, token: str, redis_url: str, workers: int) -> int:
+    """Read ``urls`` (on ``host``'s GitHub emulation, where ``token`` is known) in one
+    process, then with ``scmreader.dask.read_many`` on a LocalCluster of ``workers``, each
+    cold then warm with the Redis cache at ``redis_url``; print the passes and the ratios.
+    Returns 1 when a read failed, else 0."""
+    from distributed import Client, LocalCluster
+
+    import scmreader.dask
+
+    def config(prefix: str) -> dict[str, Any]:
+        entry = github_routes.integration_config(host, token=token)
+        cache = {"store": "redis", "url": redis_url, "prefix": prefix}
+        return {"integrations": {"github": [entry]}, "scmreader": {"cache": cache}}
+
+    readers = UrlReaders.default(config("one-process:"))
+    one: list[Pass] = []
+    for label in ("one process, cold", "one process, warm"):
+        with Pass(host, label) as p:
+            for url in urls:
+                readers.read(url)
+        one.append(p)
+        print(p.line())
+
+    started = time.perf_counter()
+    shared = config("dask:")
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(build_readers, shared)
+        took = time.perf_counter() - started
+        print(
+            f"LocalCluster of {workers} started, readers built in each worker: "
+            f"{took:.2f} s (not counted: long-lived workers pay it once)"
+        )
+        size = max(1, len(urls) // (workers * 4))
+        many: list[Pass] = []
+        for state in ("cold", "warm"):
+            with Pass(host, f"{workers} Dask workers, {state}") as p:
+                results = scmreader.dask.read_many(client, urls, config=shared, partition_size=size)
+            many.append(p)
             print(p.line())
+            failed = [r for r in results if not r.ok]
+            if failed:
+                print(f"  {len(failed)} failed, first: {failed[0].error}", file=sys.stderr)
+                return 1
 
-        started = time.perf_counter()
-        with (
-            LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            client.run(build_readers, config("dask:"))
-            took = time.perf_counter() - started
-            print(
-                f"LocalCluster of {args.workers} started, readers built in each worker: "
-                f"{took:.2f} s (not counted: long-lived workers pay it once)"
-            )
-            size = max(1, len(urls) // (args.workers * 4))
-            many: list[Pass] = []
-            for state in ("cold", "warm"):
-                label = f"{args.workers} Dask workers, {state}"
-                with Pass(host, label) as p:
-                    results = scmreader.dask.read_many(
-                        client, urls, config=config("dask:"), partition_size=size
-                    )
-                many.append(p)
-                print(p.line())
-                failed = [r for r in results if not r.ok]
-                if failed:
-                    print(f"  {len(failed)} failed, first: {failed[0].error}", file=sys.stderr)
-                    return 1
-
-    print(f"cold: one process / {args.workers} workers = {one[0].seconds / many[0].seconds:.2f}x")
-    print(f"warm: one process / {args.workers} workers = {one[1].seconds / many[1].seconds:.2f}x")
-    print(f"{args.workers} workers warm / cold = {many[1].seconds / many[0].seconds:.2f}")
+    print(f"cold: one process / {workers} workers = {one[0].seconds / many[0].seconds:.2f}x")
+    print(f"warm: one process / {workers} workers = {one[1].seconds / many[1].seconds:.2f}x")
+    print(f"{workers} workers warm / cold = {many[1].seconds / many[0].seconds:.2f}")
     print(
-        f"{args.workers} workers warm: {many[1].with_content} of {many[1].requests} answered "
+        f"{workers} workers warm: {many[1].with_content} of {many[1].requests} answered "
         "with content (target 0: every file revalidated from the shared Redis)"
     )
     return 0

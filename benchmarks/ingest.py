@@ -1,6 +1,6 @@
 """Benchmark: a catalog ingestion loop against FakeScmHost's GitHub emulation.
 
-    python benchmarks/ingest.py [--repos 300] [--workers 16] [--budget 100] [--window 2]
+    python benchmarks/ingest.py [--repos 300] [--workers 16] [--dask-workers 4] [--budget 100] [--window 2]
 
 Builds ``--repos`` repositories, each with a ``catalog-info.yaml``, serves them from an
 in-process FakeScmHost (GitHub REST emulation, token auth) and measures in one run:
@@ -11,20 +11,25 @@ in-process FakeScmHost (GitHub REST emulation, token auth) and measures in one r
    round trip is of that order);
 2. a response cache (MemoryCache): the cold pass, then a warm pass (requests made, 304s,
    content bytes downloaded again, and the warm/cold time ratio);
-3. an emulated primary rate limit, scaled down from 5,000 an hour to ``--budget`` requests
+3. ``--dask-workers`` Dask worker processes sharing a Redis response cache vs one process,
+   cold then warm, with ``--latency`` (:func:`dask_workers.compare`; needs ``redis-server``
+   and the ``dask`` extra, else the section says it was skipped);
+4. an emulated primary rate limit, scaled down from 5,000 an hour to ``--budget`` requests
    per ``--window`` seconds (the host refills at each window, as GitHub does at
    ``x-ratelimit-reset``, and answers 403 once it is spent), with ``maxConcurrency`` 8 and
    ``budgetFloor`` 2, reading for ``--budget-windows`` whole windows: requests refused by
    the host (target 0) and files read per second against the cap (budget / window).
 
 
-Every figure is printed with what it is compared with; nothing is asserted. The "several
-workers sharing Redis" figure is ``benchmarks/dask_workers.py`` (Dask workers vs one process).
+Every figure is printed with what it is compared with; nothing is asserted.
+``benchmarks/dask_workers.py`` runs section 3 alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -37,6 +42,7 @@ from scmreader.cache import MemoryCache
 from scmreader.http import HostLimits, HostScheduler, HttpClient
 from scmreader.readers import UrlReaders
 from scmreader.testing import FakeScmHost
+from scmreader.testing.redis_server import RedisServer
 from scmreader.testing.routes.github import GithubState, github, integration_config
 
 TOKEN = "ghp_ingest_benchmark_token"
@@ -115,6 +121,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=100, help="requests per window")
     parser.add_argument("--window", type=int, default=2, help="seconds per window")
     parser.add_argument("--budget-windows", type=int, default=5)
+    parser.add_argument("--dask-workers", type=int, default=4, help="0 skips section 3")
     args = parser.parse_args()
 
     with FakeScmHost() as host:
@@ -157,7 +164,14 @@ def main() -> None:
               f"requests, {traffic.statuses[304]} answered 304, {traffic.body_bytes} content "
               f"bytes downloaded again; warm/cold time x{warm_t / cold_t:.2f}")  # fmt: skip
 
-        # 3. an emulated, scaled-down primary rate limit and a concurrency cap
+        # 3. Dask workers sharing a Redis cache vs one process, with latency
+        if args.dask_workers:
+            host.faults.delay("/contents/", args.latency, times=None)
+            if dask_section(host, urls, args.dask_workers) != 0:
+                raise SystemExit(1)
+            host.faults.clear()
+
+        # 4. an emulated, scaled-down primary rate limit and a concurrency cap
         emulate_windows(github(host), args.budget, args.window)
         cap = args.budget / args.window
         scheduler = HostScheduler({host.host: HostLimits(max_concurrency=8, budget_floor=2)})
@@ -182,6 +196,20 @@ def main() -> None:
               f"{cap:.1f}/s ({rate / cap:.0%}); refused by the host (403/429): {refused}; "
               f"statuses {dict(traffic.statuses)}; errors "
               f"{sum(1 for r in done if r.error)}")  # fmt: skip
+
+
+def dask_section(host: FakeScmHost, urls: list[str], workers: int) -> int:
+    """Section 3 on this run's host and URLs, with a Redis server of its own."""
+    import importlib.util
+
+    binary = shutil.which("redis-server")
+    if binary is None or importlib.util.find_spec("distributed") is None:
+        print("dask workers: skipped (needs redis-server and the dask extra)")
+        return 0
+    from dask_workers import compare
+
+    with tempfile.TemporaryDirectory() as workdir, RedisServer(binary, workdir) as redis:
+        return compare(host, urls, token=TOKEN, redis_url=redis.url, workers=workers)
 
 
 def _wait_for_window_start(window: int, sleep: Callable[[float], None] = time.sleep) -> None:
