@@ -1,6 +1,7 @@
 """Benchmark: a catalog ingestion loop against FakeScmHost's GitHub emulation.
 
-    python benchmarks/ingest.py [--repos 300] [--workers 16] [--dask-workers 4] [--budget 100] [--window 2]
+    python benchmarks/ingest.py [--repos 300] [--workers 16] [--dask-workers 4]
+                                [--budget 100] [--window 2]
 
 Builds ``--repos`` repositories, each with a ``catalog-info.yaml``, serves them from an
 in-process FakeScmHost (GitHub REST emulation, token auth) and measures in one run:
