@@ -411,13 +411,18 @@ class GitHostReader(BaseUrlReader):
                 self._raise_if_not_modified(url, bare, self._file_version(loc, ref, path))
                 given = None
             response = self._open(loc, ref, path, given, last_modified_after)
-            if not response.etag:
+            if response.etag:
+                return response
+            try:
                 response.etag = self._file_version(loc, ref, path)
-                if given and bare == response.etag:
-                    # a host that sends no ETag answered the conditional request with the
-                    # whole file: unchanged all the same, and its content is left unread
-                    response.close()
-                    self._raise_if_not_modified(url, bare, response.etag)
+            except BaseException:  # e.g. another split of a name with '/': free the answer
+                response.close()
+                raise
+            if given and bare == response.etag:
+                # a host that sends no ETag answered the conditional request with the whole
+                # file: unchanged all the same, and its content is left unread
+                response.close()
+                self._raise_if_not_modified(url, bare, response.etag)
             return response
 
         return self._with_ref(loc, attempt)

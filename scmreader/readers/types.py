@@ -45,6 +45,8 @@ class ReadUrlResponse:
         """The whole content. May be called any number of times."""
         if self._streamed:
             raise ConflictError("Cannot use buffer() and stream() from the same ReadUrlResponse")
+        if self._buffered is None and self._body.closed:
+            raise ConflictError("The ReadUrlResponse was closed before its content was read")
         if self._buffered is None:
             try:
                 self._buffered = self._body.read()
@@ -62,7 +64,8 @@ class ReadUrlResponse:
         return self._body
 
     def close(self) -> None:
-        """Release the content unread (and its connection); ``buffer()`` then fails."""
+        """Release the content unread (and its connection); ``buffer()`` then raises
+        ConflictError."""
         if self._buffered is None and not self._streamed:
             self._body.close()
 
