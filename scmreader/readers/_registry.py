@@ -88,7 +88,7 @@ def _not_deferred() -> tuple[ReaderFactory, ...]:
     """Built-ins missing from the table, and entry points (built-ins win over their names)."""
     tabled = (FETCH_BUILTIN[0], *(m for m, _, _ in LAZY_BUILTINS.values()))
     found = _discover((*_SKIP, *tabled))
-    return tuple(f for f in found if f.name not in LAZY_BUILTINS and f.name != "fetch")
+    return tuple(f for f in found if f.name not in (*LAZY_BUILTINS, FETCH_BUILTIN[0]))
 
 
 def startup_factories(config: Config) -> list[ReaderFactory | Deferred]:
@@ -99,6 +99,6 @@ def startup_factories(config: Config) -> list[ReaderFactory | Deferred]:
     for key in LAZY_BUILTINS:
         deferred = Deferred.provider(key)
         found.append(deferred.load() if provider_entries(config, key) else deferred)
-    fetch = Deferred("fetch", *FETCH_BUILTIN, hosts=())
+    fetch = Deferred(FETCH_BUILTIN[0], *FETCH_BUILTIN, hosts=())
     found.append(fetch.load() if config.get_optional("backend.reading.allow") else fetch)
     return sorted(found, key=lambda f: (f.order, f.name))

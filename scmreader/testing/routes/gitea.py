@@ -295,6 +295,10 @@ def _get_contents(
     return FakeResponse.json(body)
 
 
+# The swagger page documents no headers; Gitea's source does: routers/common/serve.go
+# (https://github.com/go-gitea/gitea/blob/main/routers/common/serve.go, ServeBlob) answers
+# through httpcache.HandleGenericETagTimeCache with ETag '"<blob id>"' and the last commit's
+# time as Last-Modified, and 304 on a matching If-None-Match.
 def _get_raw(
     host: FakeScmHost, state: GiteaState, request: FakeRequest, repo: FakeRepo
 ) -> FakeResponse:
@@ -367,15 +371,21 @@ def _list_refs(
     )
 
 
+def _page_asked(request: FakeRequest, size_key: str, default: int, most: int) -> tuple[int, int]:
+    """(page from 1, page size): ``page`` and ``size_key`` of the query, the size capped at
+    ``most``; numbers Gitea cannot read give the first page at the default size."""
+    try:
+        page = max(int(request.query.get("page", "1")), 1)
+        size = int(request.query.get(size_key, default))
+    except ValueError:
+        return 1, default
+    return page, min(max(size, 1), most)
+
+
 def _paged(request: FakeRequest, state: GiteaState, items: list[Any]) -> tuple[list[Any], Any]:
     """One page of ``items`` (``page``, ``limit`` capped at MAX_RESPONSE_ITEMS) and its
     ``X-Total-Count`` and ``Link`` (``rel="next"``) headers."""
-    try:
-        page = max(int(request.query.get("page", "1")), 1)
-        limit = int(request.query.get("limit", state.default_paging_num))
-    except ValueError:
-        page, limit = 1, state.default_paging_num
-    limit = min(max(limit, 1), state.max_response_items)
+    page, limit = _page_asked(request, "limit", state.default_paging_num, state.max_response_items)
     chunk = items[(page - 1) * limit : page * limit]
     headers = [("X-Total-Count", str(len(items)))]
     if page * limit < len(items):
@@ -459,12 +469,7 @@ def _get_tree(
         return _error(request, state, 400, f"sha not found [sha: {request.params['sha']}]")
     recursive = request.query.get("recursive", "").lower() in ("1", "true")
     entries = repo.tree(sha, "", recursive=recursive)
-    try:
-        page = max(int(request.query.get("page", "1")), 1)
-        per_page = int(request.query.get("per_page", state.trees_per_page))
-    except ValueError:
-        page, per_page = 1, state.trees_per_page
-    per_page = min(max(per_page, 1), state.trees_per_page)
+    page, per_page = _page_asked(request, "per_page", state.trees_per_page, state.trees_per_page)
     chunk = entries[(page - 1) * per_page : page * per_page]
     api = _api_repo(request, state, repo)
     tree = repo.commit_info(sha).tree
