@@ -146,7 +146,7 @@ def run_demo(emit: Callable[[str], None] = print) -> dict[str, Any]:
                 record["not_modified"] = False
             except NotModifiedError:
                 record["not_modified"] = True
-                emit("   not modified: nothing downloaded (the CLI exits 10)")
+                emit("   not modified: same version, content not read (the CLI exits 10)")
 
         tree_url = f"{base}/tree/main/docs"
         with (

@@ -457,6 +457,11 @@ class FakeRepo:
             raise UnknownPathError(f"no commit of {self.full_name}@{ref} touches {path!r}")
         return str(out.strip())
 
+    def history(self, ref: str | None, path: str) -> list[str]:
+        """Ids of the commits reachable from ``ref`` that changed ``path``, newest first."""
+        out = self._repo.git.log("--format=%H", self.sha(ref), "--", _norm_path(path))
+        return str(out).split()
+
     def _lookup(self, sha: str, path: str) -> Any:
         node = self._repo.commit(sha).tree
         rel = _norm_path(path, allow_root=True)

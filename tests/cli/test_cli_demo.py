@@ -26,11 +26,12 @@ def test_demo_text(cli: Cli) -> None:
     ):
         assert title in text
     assert f"/{REPO}/blob/main/catalog-info.yaml" in text
-    assert "not modified: nothing downloaded" in text
+    assert "not modified: same version, content not read" in text
     assert "not modified: no archive downloaded" in text
     for name in ("api/catalog-info.yaml", "index.md", "setup.md"):
         assert f"     {name} ({len(FILES['docs/' + name])} bytes)" in text
-    assert "   requests: 1\n     GET /raw/" in text
+    # the raw host sends no ETag (none is documented): the version comes from the contents API
+    assert "   requests: 2\n     GET /raw/" in text
     assert text.rstrip().splitlines()[-1].startswith("done: 7 steps, ")
     assert result.stderr == ""
 
@@ -41,7 +42,8 @@ def test_demo_json(cli: Cli) -> None:
     assert steps["read_url"]["size"] == len(FILES["catalog-info.yaml"])
     assert steps["read_url again with the etag"]["not_modified"] is True
     assert steps["read_url again with the etag"]["requests"] == [
-        f"GET /raw/{REPO}/main/catalog-info.yaml"
+        f"GET /raw/{REPO}/main/catalog-info.yaml",
+        f"GET /api/v3/repos/{REPO}/contents/catalog-info.yaml",
     ]
     assert steps["read_tree"]["files"] == ["api/catalog-info.yaml", "index.md", "setup.md"]
     assert steps["read_tree"]["etag"] == steps["search **/catalog-info.yaml"]["etag"]

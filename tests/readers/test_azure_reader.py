@@ -66,13 +66,33 @@ def host(fake_scm_host: FakeScmHost) -> FakeScmHost:
         "acme/platform/widgets", FILES, branches={"feature/x": {"docs/index.md": "# New\n"}}
     )
     fake_scm_host.repo("acme/platform/widgets").tag("v1")
-    az.azure(fake_scm_host)
+    # These tests pin request shapes with file answers that carry an ETag, as Azure is seen
+    # to send; test_a_file_answer_without_etag_* covers the documented (no ETag) default.
+    az.azure(fake_scm_host).items_etag = True
     return fake_scm_host
 
 
 @pytest.fixture
 def readers(host: FakeScmHost) -> UrlReaders:
     return make_readers(host)
+
+
+def test_a_file_answer_without_etag_gets_the_object_id_and_not_modified(
+    host: FakeScmHost,
+) -> None:
+    az.azure(host).items_etag = False  # the Items - Get page documents no ETag
+    readers = make_readers(host)
+    url = f"{DEV}?path=/docs/index.md&version=GBmain"
+    first = readers.read_url(url)
+    assert first.buffer() == b"# Docs\n"
+    entry = host.repo("acme/platform/widgets").entry("main", "docs/index.md")
+    assert entry is not None and first.etag == entry.sha  # objectId from the metadata
+    host.clear_requests()
+    with pytest.raises(NotModifiedError):
+        readers.read_url(url, etag=first.etag)
+    content, metadata = host.requests
+    assert content.headers.get("If-None-Match") == first.etag
+    assert metadata.query.get("$format") == "json"
 
 
 # --- URL forms -------------------------------------------------------------------------

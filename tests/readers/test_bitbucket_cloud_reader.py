@@ -50,7 +50,9 @@ def paths(host: FakeScmHost) -> list[str]:
 @pytest.fixture
 def host(fake_scm_host: FakeScmHost) -> FakeScmHost:
     fake_scm_host.add_repo(REPO, FILES)
-    bb.bitbucket(fake_scm_host)
+    # These tests pin request shapes with src answers that carry ETag/Last-Modified, as
+    # Bitbucket is seen to send; the documented default (neither) has its own test below.
+    bb.bitbucket(fake_scm_host).src_validators = True
     return fake_scm_host
 
 
@@ -102,6 +104,19 @@ def test_read_url_not_modified_by_etag_and_by_date(readers: UrlReaders) -> None:
         readers.read_url(url, last_modified_after=first.last_modified_at + timedelta(seconds=1))
     later = readers.read_url(url, last_modified_after=datetime(2000, 1, 1, tzinfo=UTC))
     assert later.buffer() == b"# Docs\n"
+
+
+def test_src_answers_without_validators_get_the_last_commit_as_etag(host: FakeScmHost) -> None:
+    bb.bitbucket(host).src_validators = False  # the API reference documents neither header
+    readers = readers_for(host)
+    url = f"{WEB}/src/main/docs/index.md"
+    first = readers.read_url(url)
+    assert first.buffer() == b"# Docs\n"
+    assert first.etag == host.repo(REPO).last_commit("main", "docs/index.md")
+    host.clear_requests()
+    with pytest.raises(NotModifiedError):
+        readers.read_url(url, etag=first.etag)
+    assert any("/filehistory/" in r.path for r in host.requests)
 
 
 def test_read_url_missing_file_and_private_repo_are_not_found(host: FakeScmHost) -> None:

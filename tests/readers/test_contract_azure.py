@@ -87,4 +87,4 @@ class TestAzureContract(GitHostContract):
         )
         url = f"{host.base_url}/acme/platform/_git/tools?path=/a.txt&version=GBmain"
         assert readers.read(url) == b"a\n"
-        assert [r.query.get("api-version") for r in host.requests] == ["4.1"]
+        assert {r.query.get("api-version") for r in host.requests} == {"4.1"}

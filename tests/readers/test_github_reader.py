@@ -114,9 +114,10 @@ def test_read_url_uses_the_raw_host_without_a_token(host: FakeScmHost) -> None:
     response = readers_for(host).read_url(url(host, "blob/main/docs/index.md"))
     assert response.buffer() == b"# Test\n"
     assert response.etag
-    [request] = host.requests
-    assert request.path == "/raw/octo/docs/main/docs/index.md"
-    assert request.auth_headers == frozenset()
+    raw, version = host.requests  # the raw host documents no ETag: the version is looked up
+    assert raw.path == "/raw/octo/docs/main/docs/index.md"
+    assert raw.auth_headers == frozenset()
+    assert version.path == "/api/v3/repos/octo/docs/contents/docs/index.md"
 
 
 def test_read_url_runtime_token_overrides_the_configured_one(
@@ -134,9 +135,10 @@ def test_read_url_not_modified_by_etag_and_by_date(host: FakeScmHost, token: str
     readers = readers_for(host, **({"token": token} if token else {}))
     target = url(host, "blob/main/catalog-info.yaml")
     etag = readers.read_url(target).etag
+    host.clear_requests()
     with pytest.raises(NotModifiedError):
         readers.read_url(target, etag=etag)
-    assert host.requests[-1].headers["If-None-Match"] == etag
+    assert host.requests[0].headers["If-None-Match"] == etag
     if token:  # the raw host, like raw.githubusercontent.com, only knows ETags
         with pytest.raises(NotModifiedError):
             readers.read_url(target, last_modified_after=datetime(2030, 1, 1, tzinfo=UTC))
@@ -145,7 +147,7 @@ def test_read_url_not_modified_by_etag_and_by_date(host: FakeScmHost, token: str
 
 
 def test_a_raw_host_without_etags_still_gives_not_modified(host: FakeScmHost) -> None:
-    github(host).raw_etag = False  # a plain file server: no ETag, no 304
+    # the fake's default raw host is a plain file server (no ETag, no 304): none is documented
     readers = readers_for(host)
     target = url(host, "blob/main/catalog-info.yaml")
     first = readers.read_url(target)
@@ -160,6 +162,20 @@ def test_a_raw_host_without_etags_still_gives_not_modified(host: FakeScmHost) ->
     assert contents.path.endswith("/contents/catalog-info.yaml")
     changed = readers.read_url(target, etag="0" * 40)
     assert changed.buffer() == b"kind: Component\n" and changed.etag == blob
+
+
+def test_a_raw_host_that_sends_etags_answers_304(host: FakeScmHost) -> None:
+    github(host).raw_etag = True  # as raw.githubusercontent.com is seen to behave
+    readers = readers_for(host)
+    target = url(host, "blob/main/catalog-info.yaml")
+    first = readers.read_url(target)
+    assert first.buffer() == b"kind: Component\n" and str(first.etag).startswith('"')
+    host.clear_requests()
+    with pytest.raises(NotModifiedError):
+        readers.read_url(target, etag=first.etag)
+    assert [(r.path.split("/")[1], r.headers.get("If-None-Match")) for r in host.requests] == [
+        ("raw", first.etag)
+    ]
 
 
 @pytest.mark.parametrize("token", [TOKEN, None])
@@ -198,9 +214,21 @@ def test_read_url_on_a_branch_with_a_slash(host: FakeScmHost, readers: UrlReader
 
 
 def test_raw_reads_of_a_slash_branch_need_no_lookup(host: FakeScmHost) -> None:
+    github(host).raw_etag = True  # the raw host's ETag is the file's etag
     response = readers_for(host).read_url(url(host, "blob/feature/x/docs/index.md"))
     assert response.buffer() == b"# Feature\n"
     assert len(host.requests) == 1
+
+
+def test_a_slash_branch_without_raw_etags_gets_the_version_of_the_right_file(
+    host: FakeScmHost,
+) -> None:
+    # the raw host takes 'feature/x/docs/index.md' whole; the contents API needs the ref
+    # split right, so the version lookup is what resolves the branch name
+    response = readers_for(host).read_url(url(host, "blob/feature/x/docs/index.md"))
+    assert response.buffer() == b"# Feature\n"
+    entry = host.repo("octo/docs").entry("feature/x", "docs/index.md")
+    assert entry is not None and response.etag == entry.sha
 
 
 # --- read_tree -----------------------------------------------------------------------

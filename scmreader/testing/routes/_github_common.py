@@ -86,7 +86,7 @@ class GithubState:
     check_tokens: bool = False
     #: The raw host sends an ETag and answers If-None-Match with 304 (seen, not documented);
     #: False makes it a plain file server, to check readers cope with both.
-    raw_etag: bool = True
+    raw_etag: bool = False
     rate_limit: int = 5000
     rate_remaining: int = 5000
     #: API requests still to refuse with a secondary rate limit (see

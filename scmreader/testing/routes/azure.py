@@ -7,10 +7,12 @@ collection, e.g. ``/tfs/DefaultCollection/...``) and, when the ``Host`` header i
 named ``{org}/{project}/{repo}`` (``tfs/DefaultCollection/project/repo`` on a server),
 or ``{org}/{repo}`` when project and repository share their name. Endpoints:
 
-- ``GET .../items?path=`` : a file's bytes with ``ETag: "{objectId}"`` (304 on
-  ``If-None-Match``), or its metadata (``objectId``, ``gitObjectType``, ``commitId``,
-  ``path``, ``url``; ``isFolder`` on folders) with ``Accept: application/json`` or
-  ``$format=json``; a folder always answers with its metadata;
+- ``GET .../items?path=`` : a file's bytes (no ``ETag``: the Items - Get page documents
+  none; ``AzureState.items_etag`` adds ``ETag: "{objectId}"`` and 304 on
+  ``If-None-Match``, to check a reader copes with both), or its metadata (``objectId``,
+  ``gitObjectType``, ``commitId``, ``path``, ``url``; ``isFolder`` on folders) with
+  ``Accept: application/json`` or ``$format=json``; a folder always answers with its
+  metadata;
 - ``GET .../items?scopePath=&recursionLevel=none|oneLevel|full``: ``{"count", "value"}``
   listing the scope item and what lies below it, or, with ``Accept: application/zip`` or
   ``$format=zip``, a zip without a top folder, except that a zip scoped to ``/a/b`` names
@@ -37,6 +39,7 @@ repository (:meth:`AzureState.make_private`) asked without valid credentials ans
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import secrets
 import threading
@@ -82,6 +85,9 @@ class AzureState:
     #: Play Azure DevOps Server 2019 ("5.0") or TFS 2018 ("4.1"): a newer ``api-version``
     #: gets 400 VssVersionOutOfRangeException naming this one. None: every version works.
     max_api_version: str | None = None
+    #: File answers carry ``ETag: "{objectId}"`` and answer ``If-None-Match`` with 304
+    #: (not documented, so off by default).
+    items_etag: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def add_pat(self, organization: str, pat: str) -> None:
@@ -107,7 +113,7 @@ def install(host: FakeScmHost, *, token_lifetime: int = 3599) -> None:
     state = AzureState(token_lifetime=token_lifetime)
     host.state[NAME] = state
     # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/items
-    host.route("GET", f"{_API}/items", _api(host, state, _items))
+    host.route("GET", f"{_API}/items", _api(host, state, functools.partial(_items, state=state)))
     # https://learn.microsoft.com/en-us/rest/api/azure/devops/git/commits/get-commits
     host.route("GET", f"{_API}/commits", _api(host, state, _commits))
     host.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda r: _token(state, r))
@@ -393,7 +399,7 @@ def _item_json(target: _Target, sha: str, entry: TreeEntry) -> dict[str, Any]:
     return item
 
 
-def _items(request: FakeRequest, target: _Target) -> FakeResponse:
+def _items(request: FakeRequest, target: _Target, *, state: AzureState) -> FakeResponse:
     query = request.query
     version = query.get("versionDescriptor.version") or query.get("version")
     kind = query.get("versionDescriptor.versionType") or query.get("versionType")
@@ -424,7 +430,7 @@ def _items(request: FakeRequest, target: _Target) -> FakeResponse:
         return _zip(target, sha, entry)
     if not scoped:
         if entry.type == "blob" and not as_json:
-            return _content(request, target, entry)
+            return _content(request, target, entry, etag=state.items_etag)
         return FakeResponse.json(_item_json(target, sha, entry))
     level = query.get("recursionLevel", "none").lower()
     entries = [entry]
@@ -434,12 +440,16 @@ def _items(request: FakeRequest, target: _Target) -> FakeResponse:
     return FakeResponse.json({"count": len(items), "value": items})
 
 
-def _content(request: FakeRequest, target: _Target, entry: TreeEntry) -> FakeResponse:
-    etag = f'"{entry.sha}"'
-    wanted = {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}
-    if etag in wanted or "*" in wanted:
-        return FakeResponse.not_modified(etag)
-    headers = [("Content-Type", "application/octet-stream"), ("ETag", etag)]
+def _content(
+    request: FakeRequest, target: _Target, entry: TreeEntry, *, etag: bool
+) -> FakeResponse:
+    headers = [("Content-Type", "application/octet-stream")]
+    if etag:  # AzureState.items_etag: not documented
+        validator = f'"{entry.sha}"'
+        wanted = {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}
+        if validator in wanted or "*" in wanted:
+            return FakeResponse.not_modified(validator)
+        headers.append(("ETag", validator))
     if request.query.get("download", "").lower() == "true":
         headers.append(("Content-Disposition", f'attachment; filename="{entry.name}"'))
     return FakeResponse(200, target.repo.blob_by_sha(entry.sha), headers)
